@@ -1,0 +1,16 @@
+# The two commands the README gives: `make demo` and `make test`.
+.PHONY: plugins test lint demo bench
+
+plugins:
+	./plugins/build.sh
+
+test: plugins
+	cargo test --workspace
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --target wasm32-wasip2 -p switchboard-plugin-sdk -p switchboard-keycrm -p switchboard-hostile -- -D warnings
+
+bench: plugins
+	cargo bench -p switchboard --bench plugin_runtime

@@ -1,0 +1,78 @@
+//! Wiring for `switchboard run`: the config, the registry, reloads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+
+use crate::config::{Config, ConfigError};
+use crate::plugin::{LoadError, LoadedPlugin, Registry, Runtime};
+
+/// Why a reload or an activation was refused. Nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    /// The config file is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The plugin failed to load.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+/// The running host's control surface, shared by the admin endpoint and the
+/// signal handlers.
+pub struct App {
+    config_path: PathBuf,
+    config: RwLock<Config>,
+    registry: Arc<Registry>,
+}
+
+impl App {
+    /// Loads the config, starts the runtime and activates the configured CRM
+    /// plugin.
+    pub async fn start(config_path: PathBuf) -> anyhow::Result<Arc<Self>> {
+        let config = Config::load(&config_path)?;
+        let runtime = Arc::new(Runtime::new(&config.runtime)?);
+        let registry = Arc::new(Registry::new(runtime));
+        registry.activate(config.active_plugin()).await?;
+        Ok(Arc::new(Self {
+            config_path,
+            config: RwLock::new(config),
+            registry,
+        }))
+    }
+
+    /// The registry of the active plugin.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The config in force.
+    pub async fn config(&self) -> Config {
+        self.config.read().await.clone()
+    }
+
+    /// Re-reads the config file and activates its `crm.active` plugin (a new
+    /// version of the same plugin, or another CRM). On any error the previous
+    /// config and plugin stay in force.
+    pub async fn reload(&self) -> Result<Arc<LoadedPlugin>, ActivationError> {
+        let config = Config::load(&self.config_path)?;
+        let plugin = self.registry.activate(config.active_plugin()).await?;
+        *self.config.write().await = config;
+        Ok(plugin)
+    }
+
+    /// Re-reads the config file and activates the plugin configured as `id`.
+    /// This overrides `crm.active` until the next reload; edit the file to
+    /// make it permanent.
+    pub async fn activate(&self, id: &str) -> Result<Arc<LoadedPlugin>, ActivationError> {
+        let config = Config::load(&self.config_path)?;
+        let settings = config
+            .plugins
+            .get(id)
+            .ok_or_else(|| LoadError::Unknown(id.to_string()))?;
+        let plugin = self.registry.activate(settings).await?;
+        *self.config.write().await = config;
+        Ok(plugin)
+    }
+}

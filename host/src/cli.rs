@@ -1,0 +1,384 @@
+//! The command line: `switchboard run`, `switchboard plugin inspect|call`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::config::{self, PluginSettings, RuntimeSettings};
+use crate::plugin::loaded::ConfigCheck;
+use crate::plugin::manifest::Manifest;
+use crate::plugin::{CallError, LoadedPlugin, Runtime};
+
+/// Switchboard: Telegram shop and support bots with sandboxed CRM plugins.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about)]
+pub struct Cli {
+    /// Log filter (`info`, `debug`, `switchboard=debug,wasmtime=warn`).
+    #[arg(long, global = true, env = "SWITCHBOARD_LOG", default_value = "info")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the host with a config file (SIGHUP re-reads it).
+    Run {
+        /// The TOML config file.
+        #[arg(long, short, default_value = "switchboard.toml")]
+        config: PathBuf,
+    },
+    /// Work with plugin components.
+    Plugin {
+        /// What to do with a plugin.
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+/// `switchboard plugin …`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Show a plugin's manifest, exports, imports and self-description.
+    Inspect {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// The manifest (default: the `.wasm` path with `.toml`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+    /// Call one operation of a plugin and print the result as JSON.
+    Call(CallArgs),
+}
+
+/// The operations `plugin call` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Operation {
+    /// `info()`.
+    Info,
+    /// `list-products(cursor, limit)`; `--all` follows every page.
+    ListProducts,
+    /// `get-product(ARG)`.
+    GetProduct,
+    /// `create-lead(ARG)`, ARG being lead JSON, `@file` or `-` for stdin.
+    CreateLead,
+    /// `lead-status(ARG)`.
+    LeadStatus,
+    /// `handle-webhook(--header…, --body)`.
+    HandleWebhook,
+}
+
+/// Arguments of `plugin call`.
+#[derive(Debug, clap::Args)]
+pub struct CallArgs {
+    /// The component (`.wasm`).
+    pub file: PathBuf,
+    /// The operation.
+    #[arg(value_enum)]
+    pub operation: Operation,
+    /// The operation's argument: a product or lead id, or lead JSON.
+    pub arg: Option<String>,
+    /// A plugin config value, `key=value` (`env:NAME` and `file:PATH` work).
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Replace the manifest's allowed hosts (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+    /// Allow plain http to loopback (for simulators).
+    #[arg(long)]
+    pub allow_http_loopback: bool,
+    /// The manifest (default: the `.wasm` path with `.toml`).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// The call deadline in milliseconds.
+    #[arg(long, default_value_t = config::DEFAULT_TIMEOUT_MS)]
+    pub timeout_ms: u64,
+    /// The memory limit in MiB.
+    #[arg(long, default_value_t = config::DEFAULT_MEMORY_LIMIT_MIB)]
+    pub memory_mib: u32,
+    /// `list-products`: the cursor of the page.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// `list-products`: the page size.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// `list-products`: follow every page and print all items.
+    #[arg(long)]
+    pub all: bool,
+    /// `handle-webhook`: a request header, `name=value` (repeatable).
+    #[arg(long = "header", value_name = "NAME=VALUE")]
+    pub headers: Vec<String>,
+    /// `handle-webhook`: the request body, `@file` or literal text.
+    #[arg(long)]
+    pub body: Option<String>,
+}
+
+/// The binary's entry point.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run { config } => run(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Plugin {
+            command: PluginCommand::Inspect { file, manifest },
+        } => inspect(&file, manifest).await.map(|()| ExitCode::SUCCESS),
+        Command::Plugin {
+            command: PluginCommand::Call(args),
+        } => call(args).await,
+    }
+}
+
+async fn run(config_path: PathBuf) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let app = App::start(config_path.clone())
+        .await
+        .with_context(|| format!("starting with {}", config_path.display()))?;
+    let config = app.config().await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if let Some(admin) = &config.admin {
+        let listener = tokio::net::TcpListener::bind(admin.listen)
+            .await
+            .with_context(|| format!("admin.listen: cannot bind {}", admin.listen))?;
+        tracing::info!(listen = %admin.listen, "admin endpoint listening");
+        let router = crate::admin::router(Arc::clone(&app), &admin.token);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "admin endpoint stopped");
+            }
+        });
+    } else {
+        tracing::info!("admin endpoint disabled (no [admin] section in the config)");
+    }
+
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: re-reading the config");
+                match app.reload().await {
+                    Ok(plugin) => tracing::info!(plugin = %plugin.id(), version = %plugin.info.version, "config reloaded"),
+                    Err(e) => tracing::error!(error = %e, "reload refused; the previous plugin stays active"),
+                }
+            }
+            _ = terminate.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    Ok(())
+}
+
+fn settings_for(
+    file: &Path,
+    manifest: Option<PathBuf>,
+) -> anyhow::Result<(PluginSettings, Manifest)> {
+    let manifest_path = manifest.unwrap_or_else(|| file.with_extension("toml"));
+    let parsed = Manifest::load(&manifest_path)?;
+    let mut settings = PluginSettings::new(parsed.id.clone(), file);
+    settings.manifest = Some(manifest_path);
+    Ok((settings, parsed))
+}
+
+fn cli_runtime() -> anyhow::Result<Arc<Runtime>> {
+    let settings = RuntimeSettings {
+        max_instances: 8,
+        ..RuntimeSettings::default()
+    };
+    Ok(Arc::new(Runtime::new(&settings)?))
+}
+
+async fn inspect(file: &Path, manifest: Option<PathBuf>) -> anyhow::Result<()> {
+    let (settings, parsed) = settings_for(file, manifest)?;
+    let runtime = cli_runtime()?;
+    let plugin = LoadedPlugin::load_with(&runtime, &settings, None, ConfigCheck::Lenient).await?;
+    let component = runtime
+        .compile(
+            file,
+            std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+        )
+        .await?
+        .component;
+    let ty = component.component_type();
+    let imports: Vec<String> = ty
+        .imports(runtime.engine())
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let exports: Vec<String> = ty
+        .exports(runtime.engine())
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let config: Vec<Value> = parsed
+        .config
+        .iter()
+        .map(|(key, spec)| {
+            json!({
+                "key": key,
+                "required": spec.required,
+                "secret": spec.secret,
+                "default": spec.default,
+                "description": spec.description,
+            })
+        })
+        .collect();
+    let out = json!({
+        "id": parsed.id,
+        "name": parsed.name,
+        "version": parsed.version,
+        "wit": parsed.wit,
+        "description": parsed.description,
+        "digest_sha256": plugin.digest,
+        "size_bytes": std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+        "info": crate::json::info(&plugin.info),
+        "exports": exports,
+        "imports": imports,
+        "allowed_hosts": parsed.allowed_hosts,
+        "rate_limit": parsed.rate_limit.map(|r| json!({"requests": r.requests, "per_seconds": r.per_seconds})),
+        "config": config,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn read_arg(arg: &str) -> anyhow::Result<String> {
+    if arg == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        return Ok(text);
+    }
+    if let Some(path) = arg.strip_prefix('@') {
+        return std::fs::read_to_string(path).with_context(|| format!("reading {path}"));
+    }
+    Ok(arg.to_string())
+}
+
+fn key_value(text: &str, what: &str) -> anyhow::Result<(String, String)> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => bail!("{what} `{text}` must look like key=value"),
+    }
+}
+
+async fn call(args: CallArgs) -> anyhow::Result<ExitCode> {
+    let (mut settings, _) = settings_for(&args.file, args.manifest.clone())?;
+    for pair in &args.config {
+        let (key, value) = key_value(pair, "--config")?;
+        let value = config::resolve_secret(&format!("--config {key}"), &value)?;
+        settings.config.insert(key, value);
+    }
+    if !args.allow_hosts.is_empty() {
+        settings.allowed_hosts = Some(args.allow_hosts.clone());
+    }
+    settings.allow_http_loopback = args.allow_http_loopback;
+    settings.timeout = Duration::from_millis(args.timeout_ms);
+    settings.memory_limit_bytes = u64::from(args.memory_mib) * 1024 * 1024;
+    let runtime = cli_runtime()?;
+    let plugin = LoadedPlugin::load(&runtime, &settings, None).await?;
+    let need_arg = || {
+        args.arg
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("{:?} needs an argument", args.operation))
+    };
+    let result: Result<Value, CallError> = match args.operation {
+        Operation::Info => plugin.call_info().await.map(|i| crate::json::info(&i)),
+        Operation::ListProducts if args.all => plugin
+            .list_all_products(args.limit, 100_000)
+            .await
+            .map(|items| {
+                json!({
+                    "count": items.len(),
+                    "items": items.iter().map(crate::json::product).collect::<Vec<_>>(),
+                })
+            }),
+        Operation::ListProducts => plugin
+            .list_products(args.cursor.as_deref(), args.limit)
+            .await
+            .map(|p| crate::json::page(&p)),
+        Operation::GetProduct => plugin
+            .get_product(&need_arg()?)
+            .await
+            .map(|p| crate::json::product(&p)),
+        Operation::CreateLead => {
+            let text = read_arg(&need_arg()?)?;
+            let value: Value = serde_json::from_str(&text).context("the lead is not valid JSON")?;
+            let lead = crate::json::lead_from(&value).map_err(|e| anyhow::anyhow!("lead: {e}"))?;
+            plugin
+                .create_lead(&lead)
+                .await
+                .map(|r| crate::json::lead_ref(&r))
+        }
+        Operation::LeadStatus => plugin
+            .lead_status(&need_arg()?)
+            .await
+            .map(|s| crate::json::status(&s)),
+        Operation::HandleWebhook => {
+            let headers = args
+                .headers
+                .iter()
+                .map(|h| key_value(h, "--header").map(|(k, v)| (k.to_ascii_lowercase(), v)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let body = read_arg(args.body.as_deref().unwrap_or(""))?;
+            plugin
+                .handle_webhook(&headers, body.as_bytes())
+                .await
+                .map(|e| crate::json::events(&e))
+        }
+    };
+    match result {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CallError::Crm { error, .. }) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({ "error": crate::json::crm_error(&error) }))?
+            );
+            Ok(ExitCode::from(2))
+        }
+        Err(other) => Err(other.into()),
+    }
+}

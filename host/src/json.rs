@@ -1,0 +1,250 @@
+//! JSON renderings of CRM values, for the CLI and the admin API, and the
+//! reverse for leads typed by hand (`switchboard plugin call … create-lead`).
+
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
+
+use crate::crm::{
+    Contact, CrmError, Lead, LeadKind, LeadRef, LineItem, Money, Operations, PipelineStatus,
+    PluginInfo, Product, ProductPage, StatusEvent,
+};
+
+/// Cuts `text` to at most `max_bytes`, on a character boundary.
+pub fn truncate(text: &str, max_bytes: usize) -> Cow<'_, str> {
+    if text.len() <= max_bytes {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
+}
+
+/// `{"amount": "1299.50", "currency": "UAH", "minor_units": 129950, "scale": 2}`.
+pub fn money(m: &Money) -> Value {
+    json!({
+        "amount": m.to_decimal_string(),
+        "currency": m.currency,
+        "minor_units": m.minor_units,
+        "scale": m.scale,
+    })
+}
+
+/// A product.
+pub fn product(p: &Product) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "variant": p.variant_name,
+        "sku": p.sku,
+        "price": money(&p.price),
+        "description": p.description,
+        "image_url": p.image_url,
+        "stock": p.stock,
+    })
+}
+
+/// A catalog page.
+pub fn page(p: &ProductPage) -> Value {
+    json!({
+        "items": p.items.iter().map(product).collect::<Vec<_>>(),
+        "next_cursor": p.next_cursor,
+        "total": p.total,
+    })
+}
+
+/// The names of a plugin's optional operations.
+pub fn operations(ops: Operations) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if ops.contains(Operations::GET_PRODUCT) {
+        names.push("get-product");
+    }
+    if ops.contains(Operations::LEAD_STATUS) {
+        names.push("lead-status");
+    }
+    if ops.contains(Operations::HANDLE_WEBHOOK) {
+        names.push("handle-webhook");
+    }
+    if ops.contains(Operations::IDEMPOTENT_CREATE) {
+        names.push("idempotent-create");
+    }
+    names
+}
+
+/// A plugin's self-description.
+pub fn info(i: &PluginInfo) -> Value {
+    json!({
+        "id": i.id,
+        "name": i.name,
+        "version": i.version,
+        "operations": operations(i.operations),
+    })
+}
+
+/// A created lead.
+pub fn lead_ref(r: &LeadRef) -> Value {
+    json!({ "id": r.id, "url": r.url })
+}
+
+/// A pipeline status.
+pub fn status(s: &PipelineStatus) -> Value {
+    json!({ "id": s.id, "name": s.name, "is_final": s.is_final })
+}
+
+/// Webhook events.
+pub fn events(events: &[StatusEvent]) -> Value {
+    Value::Array(
+        events
+            .iter()
+            .map(|e| json!({ "lead_id": e.lead_id, "status": status(&e.status) }))
+            .collect(),
+    )
+}
+
+/// A CRM error as `{"kind": "...", "message": "..."}`.
+pub fn crm_error(e: &CrmError) -> Value {
+    match e {
+        CrmError::Unauthorized(m) => json!({"kind": "unauthorized", "message": m}),
+        CrmError::RateLimited(s) => json!({"kind": "rate-limited", "retry_after_secs": s}),
+        CrmError::Unavailable(m) => json!({"kind": "unavailable", "message": m}),
+        CrmError::InvalidRequest(m) => json!({"kind": "invalid-request", "message": m}),
+        CrmError::NotFound(m) => json!({"kind": "not-found", "message": m}),
+        CrmError::Unsupported(m) => json!({"kind": "unsupported", "message": m}),
+    }
+}
+
+fn string(v: &Value, key: &str) -> Result<String, String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(String::from)
+        .ok_or_else(|| format!("`{key}` must be a string"))
+}
+
+fn opt_string(v: &Value, key: &str) -> Result<Option<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("`{key}` must be a string")),
+    }
+}
+
+/// Money from `{"amount": "12.50", "currency": "UAH"}` (the amount as a
+/// decimal string, never a float).
+pub fn money_from(v: &Value, key: &str) -> Result<Money, String> {
+    let m = v.get(key).ok_or_else(|| format!("`{key}` is required"))?;
+    let amount = m
+        .get("amount")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("`{key}.amount` must be a decimal string like \"12.50\""))?;
+    let currency = string(m, "currency").map_err(|e| format!("`{key}`: {e}"))?;
+    let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
+    let scale =
+        u8::try_from(frac.len()).map_err(|_| format!("`{key}.amount` has too many decimals"))?;
+    let minor_units: i64 = format!("{int}{frac}")
+        .parse()
+        .map_err(|_| format!("`{key}.amount`: `{amount}` is not a decimal number"))?;
+    Ok(Money {
+        minor_units,
+        scale,
+        currency,
+    })
+}
+
+/// A lead from JSON: `{"idempotency_key", "kind": "order"|"feedback"|"question",
+/// "items": [...], "contact": {...}, "title", "comment", "source"}`.
+pub fn lead_from(v: &Value) -> Result<Lead, String> {
+    let kind = match string(v, "kind")?.as_str() {
+        "order" => {
+            let items = v
+                .get("items")
+                .and_then(Value::as_array)
+                .ok_or("an order needs `items`")?;
+            let items = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let at = |e: String| format!("items[{i}]: {e}");
+                    Ok(LineItem {
+                        product_id: string(item, "product_id").map_err(at)?,
+                        name: string(item, "name").map_err(at)?,
+                        sku: opt_string(item, "sku").map_err(at)?,
+                        quantity: item
+                            .get("quantity")
+                            .and_then(Value::as_u64)
+                            .and_then(|q| u32::try_from(q).ok())
+                            .ok_or_else(|| at("`quantity` must be a positive integer".into()))?,
+                        unit_price: money_from(item, "unit_price").map_err(at)?,
+                        image_url: opt_string(item, "image_url").map_err(at)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            LeadKind::Order(items)
+        }
+        "feedback" => LeadKind::Feedback,
+        "question" => LeadKind::Question,
+        other => {
+            return Err(format!(
+                "`kind`: unknown `{other}` (order, feedback, question)"
+            ));
+        }
+    };
+    let c = v.get("contact").ok_or("`contact` is required")?;
+    let contact = Contact {
+        full_name: string(c, "full_name").map_err(|e| format!("contact: {e}"))?,
+        phone: opt_string(c, "phone")?,
+        email: opt_string(c, "email")?,
+        telegram_user_id: c.get("telegram_user_id").and_then(Value::as_i64),
+        telegram_username: opt_string(c, "telegram_username")?,
+    };
+    Ok(Lead {
+        idempotency_key: string(v, "idempotency_key")?,
+        kind,
+        contact,
+        title: string(v, "title")?,
+        comment: opt_string(v, "comment")?,
+        source: opt_string(v, "source")?.unwrap_or_else(|| "telegram".into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_on_char_boundaries() {
+        assert_eq!(truncate("привіт", 3), "п…");
+        assert_eq!(truncate("hi", 3), "hi");
+    }
+
+    #[test]
+    fn reads_a_typed_order() {
+        let lead = lead_from(&json!({
+            "idempotency_key": "k", "kind": "order", "title": "Order",
+            "contact": {"full_name": "Ann", "phone": "+380501234567"},
+            "items": [{"product_id": "7", "name": "Cup", "quantity": 2,
+                       "unit_price": {"amount": "99.90", "currency": "UAH"}}]
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let LeadKind::Order(items) = &lead.kind else {
+            panic!("not an order")
+        };
+        assert_eq!(items[0].unit_price.minor_units, 9990);
+        assert_eq!(items[0].unit_price.scale, 2);
+        assert_eq!(lead.source, "telegram");
+        assert!(lead_from(&json!({"kind": "gift"})).is_err());
+        let err = lead_from(
+            &json!({"idempotency_key": "k", "kind": "order", "title": "t",
+            "contact": {"full_name": "A"},
+            "items": [{"product_id": "7", "name": "Cup", "quantity": 2,
+                       "unit_price": {"amount": 99.9, "currency": "UAH"}}]}),
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(
+            err.contains("items[0]") && err.contains("decimal string"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! # Switchboard
+//!
+//! A host for Telegram shop and support bots whose CRM integrations are
+//! sandboxed WebAssembly components (the `switchboard:crm` WIT world).
+//!
+//! # Layout
+//! - [`config`]: the TOML configuration, secret indirection and validation.
+//! - [`crm`]: the CRM data types the host and plugins exchange.
+//! - [`plugin`]: the wasmtime runtime, the sandbox, manifests and the registry
+//!   of the active CRM plugin.
+//! - [`admin`]: the operator's HTTP endpoint (plugin status and activation).
+//! - [`app`]: wiring for `switchboard run`: config reloads, SIGHUP, shutdown.
+//! - [`cli`]: the command line (`run`, `plugin inspect`, `plugin call`).
+//! - [`json`]: JSON renderings of CRM values for the CLI and the admin API.
+
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crm;
+pub mod json;
+pub mod plugin;

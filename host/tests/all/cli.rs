@@ -1,0 +1,123 @@
+//! `switchboard plugin inspect` and `switchboard plugin call`.
+
+use std::process::Command;
+
+use serde_json::Value;
+use switchboard_sim::{KeyCrmConfig, KeyCrmSim};
+
+use crate::support::{cache_dir, dist};
+
+fn switchboard(args: &[&str]) -> (i32, Value, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env("XDG_CACHE_HOME", cache_dir())
+        .env("SWITCHBOARD_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), json, stderr)
+}
+
+#[test]
+fn inspect_shows_the_manifest_and_the_contract() {
+    let keycrm = dist("keycrm.wasm");
+    let (code, out, stderr) = switchboard(&["plugin", "inspect", &keycrm.display().to_string()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["id"], "keycrm");
+    assert_eq!(out["wit"], "0.1.0");
+    assert_eq!(out["info"]["name"], "KeyCRM");
+    assert_eq!(out["allowed_hosts"][0], "openapi.keycrm.app");
+    assert_eq!(out["rate_limit"]["requests"], 60);
+    let exports: Vec<&str> = out["exports"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(exports, ["switchboard:crm/plugin@0.1.0"]);
+    let imports = out["imports"].to_string();
+    assert!(imports.contains("wasi:http/outgoing-handler"), "{imports}");
+    assert!(
+        imports.contains("switchboard:crm/config@0.1.0"),
+        "{imports}"
+    );
+    let api_key = out["config"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["key"] == "api_key"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(api_key["required"], true);
+    assert_eq!(api_key["secret"], true);
+}
+
+#[tokio::test]
+async fn call_lists_the_whole_catalog_and_reports_errors() {
+    let sim = KeyCrmSim::start(KeyCrmConfig::with_catalog(75))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let keycrm = dist("keycrm.wasm").display().to_string();
+    let base_url = format!("base_url={}", sim.base_url());
+    let host = sim.addr().to_string();
+    let common = [
+        "--config",
+        &base_url,
+        "--config",
+        "api_key=test-key",
+        "--config",
+        "source_id=1",
+        "--allow-host",
+        &host,
+        "--allow-http-loopback",
+    ];
+
+    let mut args = vec!["plugin", "call", &keycrm, "list-products", "--all"];
+    args.extend(common);
+    let (code, out, stderr) = tokio::task::spawn_blocking({
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        move || switchboard(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["count"], 75);
+    assert!(
+        out["items"][0]["price"]["amount"]
+            .as_str()
+            .is_some_and(|a| a.contains('.'))
+    );
+
+    let mut args = vec!["plugin", "call", &keycrm, "lead-status", "999"];
+    args.extend(common);
+    let (code, out, _) = tokio::task::spawn_blocking({
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        move || switchboard(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, 2);
+    assert_eq!(out["error"]["kind"], "not-found");
+
+    // A missing required key is named before any plugin code runs.
+    let (code, _, stderr) = switchboard(&["plugin", "call", &keycrm, "info"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("plugins.keycrm.config.api_key"), "{stderr}");
+}
+
+#[test]
+fn call_reports_a_runaway_plugin() {
+    let hostile = dist("hostile.wasm").display().to_string();
+    let (code, _, stderr) = switchboard(&[
+        "plugin",
+        "call",
+        &hostile,
+        "get-product",
+        "loop",
+        "--timeout-ms",
+        "300",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("did not finish get-product within 300 ms"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the plugin runtime with the real plugin components
+//! (`make plugins` builds them into `plugins/dist/`) against simulators on
+//! loopback. One test binary, so the compiled-plugin cache is shared.
+
+mod admin;
+mod cli;
+mod keycrm;
+mod sandbox;
+mod support;
+mod swap;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds every bundled plugin for wasm32-wasip2 and puts each component with
+# its manifest into plugins/dist/<id>.wasm and plugins/dist/<id>.toml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# crate directory -> plugin id
+declare -A PLUGINS=(
+  [keycrm]=keycrm
+  [hostile]=hostile
+)
+
+packages=()
+for dir in "${!PLUGINS[@]}"; do
+  packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "plugins/$dir/Cargo.toml" | head -n1)")
+done
+
+cargo build --profile plugin --target wasm32-wasip2 "${packages[@]}"
+
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+mkdir -p plugins/dist
+for dir in "${!PLUGINS[@]}"; do
+  id=${PLUGINS[$dir]}
+  crate=$(sed -n 's/^name = "\(.*\)"/\1/p' "plugins/$dir/Cargo.toml" | head -n1)
+  cp "$target_dir/wasm32-wasip2/plugin/${crate//-/_}.wasm" "plugins/dist/$id.wasm"
+  cp "plugins/$dir/manifest.toml" "plugins/dist/$id.toml"
+  printf '%-10s %8d bytes  plugins/dist/%s.wasm\n' "$id" "$(stat -c %s "plugins/dist/$id.wasm")" "$id"
+done

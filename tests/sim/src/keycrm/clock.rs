@@ -1,0 +1,60 @@
+//! UTC timestamps in KeyCRM's `YYYY-MM-DD HH:MM:SS` format, without a date library.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current time, formatted as KeyCRM does.
+pub(crate) fn now_utc() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    format_unix(secs)
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub(crate) fn format_unix(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Converts days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn it_formats_known_instants() {
+        assert_eq!(format_unix(0), "1970-01-01 00:00:00");
+        assert_eq!(format_unix(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(format_unix(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(format_unix(1_705_305_600), "2024-01-15 08:00:00");
+        assert_eq!(format_unix(-1), "1969-12-31 23:59:59");
+    }
+
+    #[test]
+    fn it_formats_now_in_the_keycrm_shape() {
+        let now = now_utc();
+        assert_eq!(now.len(), 19);
+        assert!(now.starts_with("20"));
+        assert_eq!(&now[10..11], " ");
+    }
+}
