@@ -15,6 +15,10 @@ for dir in "${!PLUGINS[@]}"; do
   packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "plugins/$dir/Cargo.toml" | head -n1)")
 done
 
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
+
 cargo build --profile plugin --target wasm32-wasip2 "${packages[@]}"
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')

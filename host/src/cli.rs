@@ -36,6 +36,13 @@ pub enum Command {
         #[arg(long, short, default_value = "switchboard.toml")]
         config: PathBuf,
     },
+    /// Try it without any account: the real KeyCRM plugin against a simulated
+    /// KeyCRM on loopback.
+    Demo {
+        /// How many offers the simulated catalog has.
+        #[arg(long, default_value_t = 230)]
+        offers: usize,
+    },
     /// Work with plugin components.
     Plugin {
         /// What to do with a plugin.
@@ -152,6 +159,7 @@ pub fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => run(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo { offers } => crate::demo::run(offers).await.map(|()| ExitCode::SUCCESS),
         Command::Plugin {
             command: PluginCommand::Inspect { file, manifest },
         } => inspect(&file, manifest).await.map(|()| ExitCode::SUCCESS),

@@ -10,7 +10,8 @@
 //!   of the active CRM plugin.
 //! - [`admin`]: the operator's HTTP endpoint (plugin status and activation).
 //! - [`app`]: wiring for `switchboard run`: config reloads, SIGHUP, shutdown.
-//! - [`cli`]: the command line (`run`, `plugin inspect`, `plugin call`).
+//! - [`cli`]: the command line (`run`, `demo`, `plugin inspect`, `plugin call`).
+//! - [`demo`]: `switchboard demo`, the runtime against a simulated KeyCRM.
 //! - [`json`]: JSON renderings of CRM values for the CLI and the admin API.
 
 pub mod admin;
@@ -18,5 +19,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod crm;
+pub mod demo;
 pub mod json;
 pub mod plugin;

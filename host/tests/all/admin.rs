@@ -280,6 +280,14 @@ async fn wait_for_active(client: &reqwest::Client, base: &str, want: &str) {
     panic!("the host never reported `{want}` as active");
 }
 
+fn hangup(host: &Host) {
+    let status = Command::new("kill")
+        .args(["-HUP", &host.0.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+}
+
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
 }
@@ -317,20 +325,12 @@ async fn sighup_rereads_the_config_and_swaps_the_crm() {
         config_text(&sim, "hostile", &listen, &dist("keycrm.wasm")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let status = Command::new("kill")
-        .args(["-HUP", &host.0.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.success());
+    hangup(&host);
     wait_for_active(&client, &base, "hostile").await;
 
     // A broken edit followed by SIGHUP changes nothing.
     std::fs::write(&config_path, "[crm]\nactive = 42\n").unwrap_or_else(|e| panic!("{e}"));
-    let status = Command::new("kill")
-        .args(["-HUP", &host.0.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.success());
+    hangup(&host);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(active_id(&client, &base).await.as_deref(), Some("hostile"));
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod cli;
+mod example;
 mod keycrm;
 mod sandbox;
 mod support;

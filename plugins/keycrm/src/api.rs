@@ -1,5 +1,6 @@
 //! The authenticated KeyCRM client.
 
+use serde::de::DeserializeOwned;
 use switchboard_plugin_sdk::http::Request;
 use switchboard_plugin_sdk::{CrmError, config, errors};
 
@@ -46,27 +47,29 @@ impl Api {
         })
     }
 
-    fn send(&self, request: Request) -> Result<serde_json::Value, CrmError> {
+    fn send<T: DeserializeOwned>(&self, request: Request) -> Result<T, CrmError> {
         let response = request
             .bearer(&self.api_key)
             .header("accept", "application/json")
             .send()
             .map_err(|e| errors::from_http_error(&e))?;
         let response = errors::check(response)?;
+        // Straight from bytes into the typed shape: going through a
+        // `serde_json::Value` first would double the decoding work.
         errors::json(&response)
     }
 
-    /// `GET {base_url}{path_and_query}`.
-    pub fn get(&self, path_and_query: &str) -> Result<serde_json::Value, CrmError> {
+    /// `GET {base_url}{path_and_query}`, decoded as `T`.
+    pub fn get<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, CrmError> {
         self.send(Request::get(format!("{}{path_and_query}", self.base_url)))
     }
 
-    /// `POST {base_url}{path}` with a JSON body.
-    pub fn post(
+    /// `POST {base_url}{path}` with a JSON body, the answer decoded as `T`.
+    pub fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &serde_json::Value,
-    ) -> Result<serde_json::Value, CrmError> {
+    ) -> Result<T, CrmError> {
         self.send(Request::post_json(format!("{}{path}", self.base_url), body))
     }
 }

@@ -106,7 +106,7 @@ pub fn create(api: &Api, lead: &Lead) -> Result<LeadRef, CrmError> {
         api.pipeline_id,
         api.username_field.as_deref(),
     );
-    let card = api.post("/pipelines/cards", &body)?;
+    let card: Value = api.post("/pipelines/cards", &body)?;
     let id = card
         .get("id")
         .and_then(|id| {
@@ -154,7 +154,7 @@ pub fn status(api: &Api, id: &str) -> Result<PipelineStatus, CrmError> {
     let card_id: u64 = id
         .parse()
         .map_err(|_| CrmError::NotFound(format!("no lead `{id}`")))?;
-    let card = api.get(&format!("/pipelines/cards/{card_id}?include=status"))?;
+    let card: Value = api.get(&format!("/pipelines/cards/{card_id}?include=status"))?;
     decode_status(&card)
 }
 

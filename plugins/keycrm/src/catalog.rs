@@ -124,7 +124,16 @@ impl Cursor {
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    let s = s?;
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == s.len() {
+        // The common case: no copy.
+        Some(s)
+    } else {
+        Some(trimmed.to_string())
+    }
 }
 
 fn stock(value: Option<&serde_json::Value>) -> Option<i64> {
@@ -134,52 +143,65 @@ fn stock(value: Option<&serde_json::Value>) -> Option<i64> {
         .map(|q| q.floor() as i64)
 }
 
-fn price(value: Option<&serde_json::Value>, currency: &str, what: &str) -> Result<Money, CrmError> {
+fn price(
+    value: Option<&serde_json::Value>,
+    currency: String,
+    what: impl FnOnce() -> String,
+) -> Result<Money, CrmError> {
+    // Whole numbers need no decimal parsing.
+    if let Some(units) = value.and_then(serde_json::Value::as_i64)
+        && let Some(minor_units) = units.checked_mul(100)
+    {
+        return Ok(Money {
+            minor_units,
+            scale: 2,
+            currency,
+        });
+    }
     value
-        .and_then(|v| money::from_json(v, 2, currency))
-        .ok_or_else(|| CrmError::Unavailable(format!("{what} has no valid price")))
+        .and_then(|v| money::from_json(v, 2, &currency))
+        .ok_or_else(|| CrmError::Unavailable(format!("{} has no valid price", what())))
 }
 
 /// An offer (with its product included) as a WIT product.
 pub fn offer_to_product(offer: Offer, default_currency: &str) -> Result<Product, CrmError> {
-    let product = offer.product;
-    let base_name = product
-        .as_ref()
-        .and_then(|p| non_empty(p.name.clone()))
-        .unwrap_or_else(|| format!("#{}", offer.id));
-    let variant: Vec<String> = offer
+    let (base_name, currency, description, product_image) = match offer.product {
+        Some(p) => (
+            non_empty(p.name),
+            non_empty(p.currency_code),
+            non_empty(p.description),
+            non_empty(p.thumbnail_url),
+        ),
+        None => (None, None, None, None),
+    };
+    let base_name = base_name.unwrap_or_else(|| format!("#{}", offer.id));
+    let mut variant = String::new();
+    for value in offer
         .properties
         .unwrap_or_default()
         .into_iter()
         .filter_map(|p| non_empty(p.value))
-        .collect();
-    let variant = (!variant.is_empty()).then(|| variant.join(", "));
-    let name = match &variant {
-        Some(v) => format!("{base_name} ({v})"),
-        None => base_name,
+    {
+        if !variant.is_empty() {
+            variant.push_str(", ");
+        }
+        variant.push_str(&value);
+    }
+    let (name, variant_name) = if variant.is_empty() {
+        (base_name, None)
+    } else {
+        (format!("{base_name} ({variant})"), Some(variant))
     };
-    let currency = product
-        .as_ref()
-        .and_then(|p| non_empty(p.currency_code.clone()))
-        .unwrap_or_else(|| default_currency.to_string());
+    let currency = currency.unwrap_or_else(|| default_currency.to_string());
+    let id = offer.id;
     Ok(Product {
-        id: offer.id.to_string(),
-        price: price(
-            offer.price.as_ref(),
-            &currency,
-            &format!("offer {}", offer.id),
-        )?,
+        id: id.to_string(),
+        price: price(offer.price.as_ref(), currency, || format!("offer {id}"))?,
         name,
-        variant_name: variant,
+        variant_name,
         sku: non_empty(offer.sku),
-        description: product
-            .as_ref()
-            .and_then(|p| non_empty(p.description.clone())),
-        image_url: non_empty(offer.thumbnail_url).or_else(|| {
-            product
-                .as_ref()
-                .and_then(|p| non_empty(p.thumbnail_url.clone()))
-        }),
+        description,
+        image_url: non_empty(offer.thumbnail_url).or(product_image),
         stock: stock(offer.quantity.as_ref()),
     })
 }
@@ -187,16 +209,16 @@ pub fn offer_to_product(offer: Offer, default_currency: &str) -> Result<Product,
 /// A product without offers as a WIT product (id `p<product id>`).
 pub fn product_to_product(product: KProduct, default_currency: &str) -> Result<Product, CrmError> {
     let currency = non_empty(product.currency_code).unwrap_or_else(|| default_currency.to_string());
-    let what = format!("product {}", product.id);
+    let id = product.id;
     Ok(Product {
-        id: format!("p{}", product.id),
-        name: non_empty(product.name).unwrap_or_else(|| format!("#{}", product.id)),
+        id: format!("p{id}"),
+        name: non_empty(product.name).unwrap_or_else(|| format!("#{id}")),
         variant_name: None,
         sku: non_empty(product.sku),
         price: price(
             product.price.as_ref().or(product.min_price.as_ref()),
-            &currency,
-            &what,
+            currency,
+            || format!("product {id}"),
         )?,
         description: non_empty(product.description),
         image_url: non_empty(product.thumbnail_url),
@@ -216,14 +238,12 @@ fn has_next<T>(page: &Page<T>, requested: u64) -> bool {
     }
 }
 
-/// Decodes one page of `GET /offers?include=product` into a product page.
+/// Converts one page of `GET /offers?include=product` into a product page.
 pub fn decode_offers(
-    body: serde_json::Value,
+    page: Page<Offer>,
     cursor: Cursor,
     currency: &str,
 ) -> Result<ProductPage, CrmError> {
-    let page: Page<Offer> = serde_json::from_value(body)
-        .map_err(|e| CrmError::Unavailable(format!("unexpected offers page from KeyCRM: {e}")))?;
     let Cursor::Offers { page: number, .. } = cursor else {
         return Err(CrmError::InvalidRequest("offers cursor expected".into()));
     };
@@ -248,14 +268,12 @@ pub fn decode_offers(
     })
 }
 
-/// Decodes one page of `GET /products` into a product page.
+/// Converts one page of `GET /products` into a product page.
 pub fn decode_products(
-    body: serde_json::Value,
+    page: Page<KProduct>,
     cursor: Cursor,
     currency: &str,
 ) -> Result<ProductPage, CrmError> {
-    let page: Page<KProduct> = serde_json::from_value(body)
-        .map_err(|e| CrmError::Unavailable(format!("unexpected products page from KeyCRM: {e}")))?;
     let Cursor::Products { page: number, .. } = cursor else {
         return Err(CrmError::InvalidRequest("products cursor expected".into()));
     };
@@ -311,15 +329,11 @@ pub fn get(api: &Api, id: &str) -> Result<Product, CrmError> {
     let not_found = || CrmError::NotFound(format!("no product `{id}`"));
     if let Some(product_id) = id.strip_prefix('p') {
         let product_id: u64 = product_id.parse().map_err(|_| not_found())?;
-        let body = api.get(&format!("/products/{product_id}"))?;
-        let product: KProduct = serde_json::from_value(body)
-            .map_err(|e| CrmError::Unavailable(format!("unexpected product from KeyCRM: {e}")))?;
+        let product: KProduct = api.get(&format!("/products/{product_id}"))?;
         return product_to_product(product, &api.currency);
     }
     let offer_id: u64 = id.parse().map_err(|_| not_found())?;
-    let body = api.get(&format!("/offers?include=product&filter[id]={offer_id}"))?;
-    let page: Page<Offer> = serde_json::from_value(body)
-        .map_err(|e| CrmError::Unavailable(format!("unexpected offers page from KeyCRM: {e}")))?;
+    let page: Page<Offer> = api.get(&format!("/offers?include=product&filter[id]={offer_id}"))?;
     let offer = page
         .data
         .into_iter()
@@ -332,6 +346,10 @@ pub fn get(api: &Api, id: &str) -> Result<Product, CrmError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn typed<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> T {
+        serde_json::from_value(body).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
@@ -363,7 +381,7 @@ mod tests {
                  "product": {"id": 3, "name": "Чашка", "is_archived": false}}
             ]
         });
-        let page = decode_offers(body, Cursor::Offers { page: 1, limit: 2 }, "UAH")
+        let page = decode_offers(typed(body), Cursor::Offers { page: 1, limit: 2 }, "UAH")
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(page.next_cursor.as_deref(), Some("offers:2:2"));
         assert_eq!(page.total, Some(3));
@@ -393,7 +411,7 @@ mod tests {
     fn last_page_has_no_cursor_and_archived_are_skipped() {
         let body = json!({"total": 51, "current_page": 2, "per_page": 50, "next_page_url": null,
             "data": [{"id": 1, "price": 1, "product": {"id": 1, "name": "Old", "is_archived": true}}]});
-        let page = decode_offers(body, Cursor::Offers { page: 2, limit: 50 }, "UAH")
+        let page = decode_offers(typed(body), Cursor::Offers { page: 2, limit: 50 }, "UAH")
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(page.items.is_empty());
         assert_eq!(page.next_cursor, None);
@@ -403,25 +421,22 @@ mod tests {
     fn an_offer_without_a_price_is_an_error_not_a_zero() {
         let body = json!({"total": 1, "data": [{"id": 1, "product": {"id": 1, "name": "X"}}]});
         assert!(matches!(
-            decode_offers(body, Cursor::Offers { page: 1, limit: 50 }, "UAH"),
+            decode_offers(typed(body), Cursor::Offers { page: 1, limit: 50 }, "UAH"),
             Err(CrmError::Unavailable(_))
         ));
     }
 
     #[test]
-    fn unexpected_shapes_are_unavailable() {
-        let body = json!({"data": "nope"});
-        assert!(matches!(
-            decode_products(body, Cursor::Products { page: 1, limit: 50 }, "UAH"),
-            Err(CrmError::Unavailable(_))
-        ));
+    fn unexpected_shapes_are_refused() {
+        let shape = serde_json::from_value::<Page<KProduct>>(json!({"data": "nope"}));
+        assert!(shape.is_err());
     }
 
     #[test]
     fn products_get_prefixed_ids() {
         let body = json!({"total": 1, "current_page": 1, "per_page": 50, "next_page_url": null,
             "data": [{"id": 5, "name": "Свічка", "min_price": 250.0, "currency_code": "USD", "quantity": 2.5}]});
-        let page = decode_products(body, Cursor::Products { page: 1, limit: 50 }, "UAH")
+        let page = decode_products(typed(body), Cursor::Products { page: 1, limit: 50 }, "UAH")
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(page.items[0].id, "p5");
         assert_eq!(page.items[0].price.minor_units, 25_000);
