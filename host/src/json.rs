@@ -115,6 +115,48 @@ pub fn crm_error(e: &CrmError) -> Value {
     }
 }
 
+/// A lead as JSON, in the shape [`lead_from`] reads back (money amounts as
+/// exact decimal strings).
+pub fn lead(l: &Lead) -> Value {
+    let c = &l.contact;
+    let mut out = json!({
+        "idempotency_key": l.idempotency_key,
+        "title": l.title,
+        "comment": l.comment,
+        "source": l.source,
+        "contact": {
+            "full_name": c.full_name,
+            "phone": c.phone,
+            "email": c.email,
+            "telegram_user_id": c.telegram_user_id,
+            "telegram_username": c.telegram_username,
+        },
+    });
+    match &l.kind {
+        LeadKind::Order(items) => {
+            out["kind"] = json!("order");
+            out["items"] = Value::Array(
+                items
+                    .iter()
+                    .map(|i| {
+                        json!({
+                            "product_id": i.product_id,
+                            "name": i.name,
+                            "sku": i.sku,
+                            "quantity": i.quantity,
+                            "unit_price": {"amount": i.unit_price.to_decimal_string(), "currency": i.unit_price.currency},
+                            "image_url": i.image_url,
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        LeadKind::Feedback => out["kind"] = json!("feedback"),
+        LeadKind::Question => out["kind"] = json!("question"),
+    }
+    out
+}
+
 fn string(v: &Value, key: &str) -> Result<String, String> {
     v.get(key)
         .and_then(Value::as_str)
@@ -211,6 +253,43 @@ pub fn lead_from(v: &Value) -> Result<Lead, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leads_round_trip_through_json() {
+        let original = Lead {
+            idempotency_key: "k-9".into(),
+            kind: LeadKind::Order(vec![LineItem {
+                product_id: "7".into(),
+                name: "Чашка".into(),
+                sku: None,
+                quantity: 3,
+                unit_price: Money {
+                    minor_units: 25_005,
+                    scale: 2,
+                    currency: "UAH".into(),
+                },
+                image_url: Some("https://img.example/7.jpg".into()),
+            }]),
+            contact: Contact {
+                full_name: "Ann".into(),
+                phone: Some("+380501234567".into()),
+                email: None,
+                telegram_user_id: Some(42),
+                telegram_username: Some("ann".into()),
+            },
+            title: "Order".into(),
+            comment: None,
+            source: "telegram".into(),
+        };
+        let back = lead_from(&lead(&original)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, original);
+        let question = Lead {
+            kind: LeadKind::Question,
+            comment: Some("Чи є розмір XL?".into()),
+            ..original
+        };
+        assert_eq!(lead_from(&lead(&question)).ok(), Some(question));
+    }
 
     #[test]
     fn truncates_on_char_boundaries() {

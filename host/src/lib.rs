@@ -9,16 +9,21 @@
 //! - [`plugin`]: the wasmtime runtime, the sandbox, manifests and the registry
 //!   of the active CRM plugin.
 //! - [`admin`]: the operator's HTTP endpoint (plugin status and activation).
+//! - [`bot`]: the customer dialogue over Telegram.
 //! - [`app`]: wiring for `switchboard run`: config reloads, SIGHUP, shutdown.
 //! - [`cli`]: the command line (`run`, `demo`, `plugin inspect`, `plugin call`).
 //! - [`demo`]: `switchboard demo`, the runtime against a simulated KeyCRM.
 //! - [`json`]: JSON renderings of CRM values for the CLI and the admin API.
+//! - [`store`]: the durable store (SQLite or PostgreSQL): customers, dialogues,
+//!   carts, the lead outbox, catalog snapshots.
 
 pub mod admin;
 pub mod app;
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod crm;
 pub mod demo;
 pub mod json;
 pub mod plugin;
+pub mod store;

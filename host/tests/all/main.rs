@@ -7,5 +7,6 @@ mod cli;
 mod example;
 mod keycrm;
 mod sandbox;
+mod store;
 mod support;
 mod swap;

@@ -1,0 +1,806 @@
+//! The durable store: customers, dialogue states, carts, leads (the outbox),
+//! catalog snapshots and small settings.
+//!
+//! One code path serves SQLite (the embedded default) and PostgreSQL through
+//! `sqlx::Any`; the SQL is written in the subset both understand (numbered
+//! `$N` parameters in increasing order, `RETURNING`), and only the schema
+//! differs (`migrations/sqlite`, `migrations/postgres`). Times are Unix
+//! milliseconds.
+//!
+//! SQLite runs in WAL mode with `synchronous = FULL`: a committed lead
+//! survives a power cut, not only a process crash, which is what "no
+//! confirmed order is ever lost" needs; readers never block the writer.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::crm::Lead;
+
+/// The migrations of each backend, embedded in the binary.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a writer waits for SQLite's lock before `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("config key `storage.url`: {0}")]
+    Url(String),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back.
+    #[error("corrupt {what} in the database: {reason}")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, a file or in memory.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A Telegram user as the update describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramUser {
+    /// The user id.
+    pub user_id: i64,
+    /// Their private chat with the bot.
+    pub chat_id: i64,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Username without `@`.
+    pub username: Option<String>,
+    /// The client's language code.
+    pub language: Option<String>,
+}
+
+/// A customer on file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    /// What Telegram says.
+    pub telegram: TelegramUser,
+    /// The name the customer gave for orders, if they changed it.
+    pub full_name: Option<String>,
+    /// Their phone in E.164.
+    pub phone: Option<String>,
+    /// Their e-mail.
+    pub email: Option<String>,
+}
+
+impl Customer {
+    /// The name to put on leads.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.full_name {
+            return name.clone();
+        }
+        match &self.telegram.last_name {
+            Some(last) => format!("{} {last}", self.telegram.first_name),
+            None => self.telegram.first_name.clone(),
+        }
+    }
+}
+
+/// A customer field the customer can edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactField {
+    /// `full_name`.
+    FullName,
+    /// `phone`.
+    Phone,
+    /// `email`.
+    Email,
+}
+
+impl ContactField {
+    fn column(self) -> &'static str {
+        match self {
+            Self::FullName => "full_name",
+            Self::Phone => "phone",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// One line of a cart, with the product as the customer saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartItem {
+    /// The CRM's product id.
+    pub product_id: String,
+    /// The name.
+    pub name: String,
+    /// The SKU.
+    pub sku: Option<String>,
+    /// The unit price.
+    pub price: crate::crm::Money,
+    /// The picture.
+    pub image_url: Option<String>,
+    /// How many, at least 1.
+    pub quantity: u32,
+}
+
+/// Where a lead stands in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadState {
+    /// Not yet in the CRM; the worker will try (again).
+    Pending,
+    /// The CRM has it (`crm_id` is set).
+    Delivered,
+    /// The CRM refused it for good; an operator must look at it.
+    Dead,
+}
+
+impl LeadState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "delivered" => Ok(Self::Delivered),
+            "dead" => Ok(Self::Dead),
+            other => Err(StoreError::Corrupt {
+                what: "lead state",
+                reason: format!("unknown state `{other}`"),
+            }),
+        }
+    }
+}
+
+/// A lead to record.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    /// The chat it came from.
+    pub chat_id: i64,
+    /// The customer.
+    pub user_id: i64,
+    /// The lead itself (carries the idempotency key).
+    pub lead: Lead,
+    /// The plugin active when it was confirmed.
+    pub plugin_id: String,
+    /// That plugin's version.
+    pub plugin_version: String,
+}
+
+/// A recorded lead.
+#[derive(Debug, Clone)]
+pub struct LeadRow {
+    /// The host's own number for it.
+    pub id: i64,
+    /// The chat it came from.
+    pub chat_id: i64,
+    /// The customer.
+    pub user_id: i64,
+    /// `order`, `feedback` or `question`.
+    pub kind: String,
+    /// The lead.
+    pub lead: Lead,
+    /// Where it stands.
+    pub state: LeadState,
+    /// How many delivery attempts failed.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: i64,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// The plugin that was active when it was confirmed.
+    pub plugin_id: String,
+    /// Its version.
+    pub plugin_version: String,
+    /// The CRM's id, once delivered.
+    pub crm_id: Option<String>,
+    /// The CRM's link, once delivered.
+    pub crm_url: Option<String>,
+    /// The last status seen in the CRM.
+    pub status_name: Option<String>,
+    /// Whether that status is final.
+    pub status_final: Option<bool>,
+    /// When it was confirmed.
+    pub created_at: i64,
+}
+
+fn lead_kind(lead: &Lead) -> &'static str {
+    match lead.kind {
+        crate::crm::LeadKind::Order(_) => "order",
+        crate::crm::LeadKind::Feedback => "feedback",
+        crate::crm::LeadKind::Question => "question",
+    }
+}
+
+fn corrupt(what: &'static str) -> impl FnOnce(String) -> StoreError {
+    move |reason| StoreError::Corrupt { what, reason }
+}
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`:
+    /// `sqlite://path.db`, `sqlite::memory:` or `postgres://…`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Url(format!(
+                "`{}` is neither sqlite://… nor postgres://…",
+                crate::json::truncate(url, 40)
+            )));
+        };
+        let url = match backend {
+            // Create the file on first start.
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_string(),
+        };
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let memory = url.contains(":memory:");
+        let pool = AnyPoolOptions::new()
+            // An in-memory SQLite database exists per connection: keep one.
+            .max_connections(if memory { 1 } else { 8 })
+            .min_connections(if memory { 1 } else { 0 })
+            .idle_timeout(if memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if memory {
+                None
+            } else {
+                Some(Duration::from_secs(3600))
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        let busy =
+                            format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA foreign_keys = ON",
+                            busy.as_str(),
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // --- customers -------------------------------------------------------
+
+    /// Records what Telegram says about a user (new or changed), keeping
+    /// what the customer told us, and returns the customer.
+    pub async fn upsert_customer(&self, user: &TelegramUser) -> Result<Customer, StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO customers (user_id, chat_id, first_name, last_name, username, language, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (user_id) DO UPDATE SET
+                chat_id = excluded.chat_id, first_name = excluded.first_name,
+                last_name = excluded.last_name, username = excluded.username,
+                language = excluded.language, updated_at = excluded.updated_at",
+        )
+        .bind(user.user_id)
+        .bind(user.chat_id)
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(&user.username)
+        .bind(&user.language)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        self.customer(user.user_id)
+            .await?
+            .ok_or_else(|| corrupt("customer")("vanished right after it was written".into()))
+    }
+
+    /// The customer with this Telegram user id.
+    pub async fn customer(&self, user_id: i64) -> Result<Option<Customer>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_id, chat_id, first_name, last_name, username, language, full_name, phone, email
+             FROM customers WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> Result<Customer, StoreError> {
+            Ok(Customer {
+                telegram: TelegramUser {
+                    user_id: r.try_get("user_id")?,
+                    chat_id: r.try_get("chat_id")?,
+                    first_name: r.try_get("first_name")?,
+                    last_name: r.try_get("last_name")?,
+                    username: r.try_get("username")?,
+                    language: r.try_get("language")?,
+                },
+                full_name: r.try_get("full_name")?,
+                phone: r.try_get("phone")?,
+                email: r.try_get("email")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Sets (or clears) one field the customer gave us.
+    pub async fn set_contact(
+        &self,
+        user_id: i64,
+        field: ContactField,
+        value: Option<&str>,
+    ) -> Result<(), StoreError> {
+        // The column name comes from a closed enum, never from input.
+        let sql = format!(
+            "UPDATE customers SET {} = $1, updated_at = $2 WHERE user_id = $3",
+            field.column()
+        );
+        sqlx::query(&sql)
+            .bind(value)
+            .bind(now_ms())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // --- dialogue --------------------------------------------------------
+
+    /// The stored dialogue state of a chat.
+    pub async fn dialogue(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT state FROM dialogues WHERE chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("state")).transpose()?)
+    }
+
+    /// Stores the dialogue state of a chat.
+    pub async fn set_dialogue(&self, chat_id: i64, state: &str) -> Result<(), StoreError> {
+        set_dialogue(&self.pool, chat_id, state).await
+    }
+
+    /// Forgets the dialogue state of a chat.
+    pub async fn clear_dialogue(&self, chat_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM dialogues WHERE chat_id = $1")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // --- cart ------------------------------------------------------------
+
+    /// The cart of a chat, in the order items were added.
+    pub async fn cart(&self, chat_id: i64) -> Result<Vec<CartItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT product_id, name, sku, price_minor, price_scale, currency, image_url, quantity
+             FROM cart_items WHERE chat_id = $1 ORDER BY added_at, product_id",
+        )
+        .bind(chat_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(cart_item).collect()
+    }
+
+    /// Adds `item.quantity` units of a product (a new line, or more of an
+    /// existing one, keeping its price as first seen).
+    pub async fn cart_add(&self, chat_id: i64, item: &CartItem) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cart_items (chat_id, product_id, name, sku, price_minor, price_scale, currency, image_url, quantity, added_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (chat_id, product_id) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity",
+        )
+        .bind(chat_id)
+        .bind(&item.product_id)
+        .bind(&item.name)
+        .bind(&item.sku)
+        .bind(item.price.minor_units)
+        .bind(i32::from(item.price.scale))
+        .bind(&item.price.currency)
+        .bind(&item.image_url)
+        .bind(i64::from(item.quantity.max(1)))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Changes the quantity of a line by `delta`; a line that reaches zero
+    /// is removed. Returns the new quantity (0 when removed or absent).
+    pub async fn cart_change(
+        &self,
+        chat_id: i64,
+        product_id: &str,
+        delta: i64,
+    ) -> Result<u32, StoreError> {
+        // Write first: in SQLite a transaction that reads before it writes
+        // cannot wait for the lock and fails with SQLITE_BUSY instead.
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query(
+            "DELETE FROM cart_items WHERE chat_id = $1 AND product_id = $2 AND quantity + $3 <= 0
+             RETURNING product_id",
+        )
+        .bind(chat_id)
+        .bind(product_id)
+        .bind(delta)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let next = if removed.is_some() {
+            0
+        } else {
+            let row = sqlx::query(
+                "UPDATE cart_items SET quantity = quantity + $1 WHERE chat_id = $2 AND product_id = $3
+                 RETURNING quantity",
+            )
+            .bind(delta)
+            .bind(chat_id)
+            .bind(product_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row {
+                Some(row) => row.try_get::<i64, _>("quantity")?,
+                None => 0,
+            }
+        };
+        tx.commit().await?;
+        Ok(u32::try_from(next).unwrap_or(0))
+    }
+
+    /// Empties the cart of a chat.
+    pub async fn cart_clear(&self, chat_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM cart_items WHERE chat_id = $1")
+            .bind(chat_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // --- leads (the outbox) ---------------------------------------------
+
+    /// Records a confirmed lead and, in the same transaction, moves the chat
+    /// to `next_state` and (for orders) empties its cart. Recording the same
+    /// idempotency key twice returns the first row's id and changes nothing.
+    pub async fn record_lead(
+        &self,
+        new: &NewLead,
+        next_state: Option<&str>,
+        clear_cart: bool,
+    ) -> Result<i64, StoreError> {
+        let now = now_ms();
+        let lead_json = crate::json::lead(&new.lead).to_string();
+        // Write first (see `cart_change`); a known key inserts nothing.
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO leads (chat_id, user_id, kind, lead, idempotency_key, plugin_id, plugin_version,
+                                state, attempts, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11)
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(new.chat_id)
+        .bind(new.user_id)
+        .bind(lead_kind(&new.lead))
+        .bind(&lead_json)
+        .bind(&new.lead.idempotency_key)
+        .bind(&new.plugin_id)
+        .bind(&new.plugin_version)
+        .bind(LeadState::Pending.as_str())
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            let row = sqlx::query("SELECT id FROM leads WHERE idempotency_key = $1")
+                .bind(&new.lead.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(row.try_get("id")?);
+        };
+        let id: i64 = row.try_get("id")?;
+        if let Some(state) = next_state {
+            set_dialogue(&mut *tx, new.chat_id, state).await?;
+        }
+        if clear_cart {
+            sqlx::query("DELETE FROM cart_items WHERE chat_id = $1")
+                .bind(new.chat_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// One lead by the host's id.
+    pub async fn lead(&self, id: i64) -> Result<Option<LeadRow>, StoreError> {
+        let row = sqlx::query(&format!("{LEAD_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(lead_row).transpose()
+    }
+
+    /// A customer's leads of one kind, newest first.
+    pub async fn leads_of(
+        &self,
+        user_id: i64,
+        kind: &str,
+        limit: i64,
+    ) -> Result<Vec<LeadRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{LEAD_COLUMNS} WHERE user_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(user_id)
+        .bind(kind)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(lead_row).collect()
+    }
+
+    /// Pending leads whose next attempt is due, oldest first.
+    pub async fn due_leads(&self, now: i64, limit: i64) -> Result<Vec<LeadRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{LEAD_COLUMNS} WHERE state = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3"
+        ))
+        .bind(LeadState::Pending.as_str())
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(lead_row).collect()
+    }
+
+    /// Marks a lead delivered with the CRM's id and link.
+    pub async fn mark_delivered(
+        &self,
+        id: i64,
+        crm_id: &str,
+        crm_url: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE leads SET state = $1, crm_id = $2, crm_url = $3, last_error = NULL, updated_at = $4 WHERE id = $5",
+        )
+        .bind(LeadState::Delivered.as_str())
+        .bind(crm_id)
+        .bind(crm_url)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the lead stays pending until `next_attempt_at`.
+    pub async fn mark_retry(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE leads SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives up on a lead (the CRM refused it for good).
+    pub async fn mark_dead(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE leads SET state = $1, attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(LeadState::Dead.as_str())
+        .bind(error)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Remembers the last status the CRM reported for a lead.
+    pub async fn set_lead_status(
+        &self,
+        id: i64,
+        name: &str,
+        is_final: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE leads SET status_name = $1, status_final = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(name)
+        .bind(i32::from(is_final))
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // --- catalog snapshots and settings -----------------------------------
+
+    /// Stores the full catalog a plugin returned.
+    pub async fn save_catalog(
+        &self,
+        plugin_id: &str,
+        products_json: &str,
+        fetched_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO catalog_snapshots (plugin_id, products, fetched_at) VALUES ($1, $2, $3)
+             ON CONFLICT (plugin_id) DO UPDATE SET products = excluded.products, fetched_at = excluded.fetched_at",
+        )
+        .bind(plugin_id)
+        .bind(products_json)
+        .bind(fetched_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The last full catalog of a plugin and when it was fetched.
+    pub async fn catalog(&self, plugin_id: &str) -> Result<Option<(String, i64)>, StoreError> {
+        let row =
+            sqlx::query("SELECT products, fetched_at FROM catalog_snapshots WHERE plugin_id = $1")
+                .bind(plugin_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| -> Result<(String, i64), StoreError> {
+            Ok((r.try_get("products")?, r.try_get("fetched_at")?))
+        })
+        .transpose()
+    }
+
+    /// A named setting.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    /// Sets a named setting.
+    pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+const LEAD_COLUMNS: &str =
+    "SELECT id, chat_id, user_id, kind, lead, state, attempts, next_attempt_at, last_error,
+    plugin_id, plugin_version, crm_id, crm_url, status_name, status_final, created_at FROM leads";
+
+async fn set_dialogue<'e, E>(executor: E, chat_id: i64, state: &str) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+    )
+    .bind(chat_id)
+    .bind(state)
+    .bind(now_ms())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+fn cart_item(r: &AnyRow) -> Result<CartItem, StoreError> {
+    let scale: i32 = r.try_get("price_scale")?;
+    let quantity: i64 = r.try_get("quantity")?;
+    Ok(CartItem {
+        product_id: r.try_get("product_id")?,
+        name: r.try_get("name")?,
+        sku: r.try_get("sku")?,
+        price: crate::crm::Money {
+            minor_units: r.try_get("price_minor")?,
+            scale: u8::try_from(scale)
+                .map_err(|_| corrupt("cart price")(format!("scale {scale}")))?,
+            currency: r.try_get("currency")?,
+        },
+        image_url: r.try_get("image_url")?,
+        quantity: u32::try_from(quantity)
+            .map_err(|_| corrupt("cart quantity")(format!("{quantity}")))?,
+    })
+}
+
+fn lead_row(r: &AnyRow) -> Result<LeadRow, StoreError> {
+    let text: String = r.try_get("lead")?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| corrupt("lead")(e.to_string()))?;
+    let lead = crate::json::lead_from(&value).map_err(corrupt("lead"))?;
+    let attempts: i64 = r.try_get("attempts")?;
+    let state: String = r.try_get("state")?;
+    Ok(LeadRow {
+        id: r.try_get("id")?,
+        chat_id: r.try_get("chat_id")?,
+        user_id: r.try_get("user_id")?,
+        kind: r.try_get("kind")?,
+        lead,
+        state: LeadState::parse(&state)?,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        plugin_id: r.try_get("plugin_id")?,
+        plugin_version: r.try_get("plugin_version")?,
+        crm_id: r.try_get("crm_id")?,
+        crm_url: r.try_get("crm_url")?,
+        status_name: r.try_get("status_name")?,
+        status_final: r.try_get::<Option<i32>, _>("status_final")?.map(|f| f != 0),
+        created_at: r.try_get("created_at")?,
+    })
+}
