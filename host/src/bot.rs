@@ -4,11 +4,15 @@
 //! - [`i18n`]: customer-facing texts from Fluent locale files (uk, en).
 //! - [`text`]: escaping and cutting text for Telegram.
 //! - [`phone`]: phone numbers to E.164.
+//! - [`telegram`]: the Bot API client, token redaction, the polling loop.
 //! - [`callback`]: inline-button data that fits 64 bytes and resists tampering.
 //! - [`delivery`]: delivery estimates from a distance tariff.
+//! - [`catalog`]: the cached catalog of the active CRM plugin, with paging and search.
 
 pub mod callback;
+pub mod catalog;
 pub mod delivery;
 pub mod i18n;
 pub mod phone;
+pub mod telegram;
 pub mod text;

@@ -176,6 +176,13 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("starting with {}", config_path.display()))?;
     let config = app.config().await;
+    if config.telegram.is_some() {
+        // Said plainly so nobody waits for replies that cannot come.
+        tracing::warn!(
+            "[telegram] is validated but the customer dialogue is not wired into `run` yet; \
+             this build serves the plugin runtime and the admin endpoint only"
+        );
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     if let Some(admin) = &config.admin {
         let listener = tokio::net::TcpListener::bind(admin.listen)

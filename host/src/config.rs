@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod bot;
+
+pub use bot::{MessageLimits, ShopSettings, TelegramSettings, UpdateMode};
+
 /// Default memory limit of one plugin instance.
 pub const DEFAULT_MEMORY_LIMIT_MIB: u32 = 64;
 /// Default wall-clock deadline of one plugin call.
@@ -50,7 +54,7 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         reason: reason.into(),
@@ -94,6 +98,9 @@ struct RawConfig {
     admin: Option<RawAdmin>,
     #[serde(default)]
     runtime: RawRuntime,
+    telegram: Option<bot::RawTelegram>,
+    storage: Option<bot::RawStorage>,
+    shop: Option<bot::RawShop>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +150,13 @@ pub struct Config {
     pub admin: Option<AdminSettings>,
     /// Engine-wide settings.
     pub runtime: RuntimeSettings,
+    /// The bot, when configured; without it the host serves only the
+    /// plugin runtime and the admin endpoint.
+    pub telegram: Option<TelegramSettings>,
+    /// The store URL (`sqlite://switchboard.db` unless configured).
+    pub storage_url: String,
+    /// The shop's links and dialogue settings.
+    pub shop: ShopSettings,
 }
 
 /// The operator's HTTP endpoint.
@@ -444,11 +458,28 @@ impl Config {
             runtime.max_instances = n;
         }
 
+        let telegram = raw.telegram.map(bot::RawTelegram::resolve).transpose()?;
+        let storage_url = match raw.storage {
+            Some(storage) => storage.resolve()?,
+            None => "sqlite://switchboard.db".into(),
+        };
+        // A relative SQLite file lives next to the config, like every path.
+        let storage_url = match storage_url.strip_prefix("sqlite://") {
+            Some(file) if !file.starts_with('/') && !file.starts_with(':') => {
+                format!("sqlite://{}", base.join(file).display())
+            }
+            _ => storage_url,
+        };
+        let shop = raw.shop.unwrap_or_default().resolve()?;
+
         Ok(Self {
             active: raw.crm.active,
             plugins,
             admin,
             runtime,
+            telegram,
+            storage_url,
+            shop,
         })
     }
 

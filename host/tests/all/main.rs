@@ -3,9 +3,11 @@
 //! loopback. One test binary, so the compiled-plugin cache is shared.
 
 mod admin;
+mod catalog;
 mod cli;
 mod example;
 mod keycrm;
+mod polling;
 mod sandbox;
 mod store;
 mod support;

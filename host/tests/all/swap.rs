@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use switchboard::config::{PluginSettings, RuntimeSettings};
+use switchboard::config::{PluginSettings, RateLimit, RuntimeSettings};
 use switchboard::plugin::{LoadError, Registry, Runtime};
 use switchboard_sim::{KeyCrmConfig, KeyCrmSim};
 
@@ -38,7 +38,12 @@ async fn keycrm_sim() -> KeyCrmSim {
 async fn swapping_under_concurrent_calls_fails_no_call() {
     let sim = keycrm_sim().await;
     let registry = Arc::new(Registry::new(runtime()));
-    let keycrm = keycrm_settings(&sim);
+    let mut keycrm = keycrm_settings(&sim);
+    // The manifest's 60/min would make this a test of the budget instead.
+    keycrm.rate_limit = Some(RateLimit {
+        requests: 100_000,
+        per_seconds: 1,
+    });
     let hostile = hostile_settings();
     registry
         .activate(&keycrm)
