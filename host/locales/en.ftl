@@ -95,6 +95,10 @@ order-sent = 🎉 Thank you! Your order No. <b>{ $number }</b> has been placed. 
 order-pending = ✅ We’ve received your order and will confirm it shortly. There’s no need to send it again.
 order-failed = 😔 Sorry, we couldn’t place your order. Please try again a little later or message our support.
 order-cancelled = Order cancelled. Your items are still in the cart.
+checkout-phone-ok = 📞 Number saved.
+order-status-pending = awaiting confirmation
+order-status-received = received
+order-status-failed = could not be submitted, please contact support
 
 ## Feedback and questions
 

@@ -176,14 +176,28 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("starting with {}", config_path.display()))?;
     let config = app.config().await;
-    if config.telegram.is_some() {
-        // Said plainly so nobody waits for replies that cannot come.
-        tracing::warn!(
-            "[telegram] is validated but the customer dialogue is not wired into `run` yet; \
-             this build serves the plugin runtime and the admin endpoint only"
-        );
-    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let dialogue = match config.telegram.clone() {
+        Some(telegram) => {
+            let store = crate::store::Store::open(&config.storage_url)
+                .await
+                .context("opening the store")?;
+            let parts = crate::bot::service::Parts {
+                telegram,
+                shop: config.shop.clone(),
+                tariff: config.delivery.clone(),
+                store,
+                registry: Arc::clone(app.registry()),
+            };
+            Some(crate::bot::service::start(parts, stop_rx.clone()).await?)
+        }
+        None => {
+            tracing::info!(
+                "no [telegram] section: serving the plugin runtime and the admin endpoint only"
+            );
+            None
+        }
+    };
     if let Some(admin) = &config.admin {
         let listener = tokio::net::TcpListener::bind(admin.listen)
             .await
@@ -224,6 +238,15 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
+    if let Some(task) = dialogue {
+        // The update batch in progress finishes first, so its offset is kept.
+        if tokio::time::timeout(std::time::Duration::from_secs(30), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the dialogue did not finish its updates within 30 s");
+        }
+    }
     Ok(())
 }
 

@@ -101,6 +101,7 @@ struct RawConfig {
     telegram: Option<bot::RawTelegram>,
     storage: Option<bot::RawStorage>,
     shop: Option<bot::RawShop>,
+    delivery: Option<crate::bot::delivery::TariffConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,6 +158,8 @@ pub struct Config {
     pub storage_url: String,
     /// The shop's links and dialogue settings.
     pub shop: ShopSettings,
+    /// The delivery tariff (`[delivery]`), when configured.
+    pub delivery: Option<crate::bot::delivery::Tariff>,
 }
 
 /// The operator's HTTP endpoint.
@@ -471,6 +474,13 @@ impl Config {
             _ => storage_url,
         };
         let shop = raw.shop.unwrap_or_default().resolve()?;
+        let delivery = raw
+            .delivery
+            .map(|d| {
+                d.into_tariff()
+                    .map_err(|e| invalid("delivery", e.to_string()))
+            })
+            .transpose()?;
 
         Ok(Self {
             active: raw.crm.active,
@@ -480,6 +490,7 @@ impl Config {
             telegram,
             storage_url,
             shop,
+            delivery,
         })
     }
 

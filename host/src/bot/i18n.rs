@@ -266,6 +266,10 @@ pub const MESSAGES: &[MessageSpec] = &[
     spec!("order-pending"),
     spec!("order-failed"),
     spec!("order-cancelled"),
+    spec!("checkout-phone-ok"),
+    spec!("order-status-pending"),
+    spec!("order-status-received"),
+    spec!("order-status-failed"),
     // Feedback and questions.
     spec!("feedback-prompt"),
     spec!("feedback-thanks"),

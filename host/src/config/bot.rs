@@ -48,6 +48,7 @@ pub(super) struct RawShop {
     phone_country: Option<String>,
     catalog_ttl_secs: Option<u64>,
     locales_dir: Option<String>,
+    delivery_text: Option<String>,
 }
 
 /// How updates reach the host.
@@ -143,6 +144,8 @@ pub struct ShopSettings {
     pub catalog_ttl: Duration,
     /// A folder with `uk.ftl`/`en.ftl` overriding the built-in texts.
     pub locales_dir: Option<String>,
+    /// Shown for delivery when there is no `[delivery]` tariff.
+    pub delivery_text: Option<String>,
 }
 
 impl Default for ShopSettings {
@@ -155,6 +158,7 @@ impl Default for ShopSettings {
             phone_country: "+380".into(),
             catalog_ttl: Duration::from_secs(300),
             locales_dir: None,
+            delivery_text: None,
         }
     }
 }
@@ -331,6 +335,7 @@ impl RawShop {
             shop.catalog_ttl = Duration::from_secs(ttl);
         }
         shop.locales_dir = self.locales_dir;
+        shop.delivery_text = self.delivery_text;
         Ok(shop)
     }
 }

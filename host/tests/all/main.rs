@@ -5,6 +5,7 @@
 mod admin;
 mod catalog;
 mod cli;
+mod dialogue;
 mod example;
 mod keycrm;
 mod polling;

@@ -1,0 +1,168 @@
+//! Starts the dialogue: the store, the client, the commands menu, the
+//! catalog cache, and the update loop.
+
+use std::sync::Arc;
+
+use teloxide::payloads::SetMyCommandsSetters;
+use teloxide::prelude::Requester;
+use teloxide::types::{BotCommand, Update};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::bot::callback::Codec;
+use crate::bot::catalog::Catalog;
+use crate::bot::delivery::Tariff;
+use crate::bot::dialogue::Dialogue;
+use crate::bot::i18n::{Locale, Texts};
+use crate::bot::phone::CountryCode;
+use crate::bot::telegram::{self, redact};
+use crate::config::{ShopSettings, TelegramSettings, UpdateMode};
+use crate::plugin::Registry;
+use crate::store::Store;
+
+/// The store setting holding the secret that signs inline buttons; kept so
+/// buttons stay valid across restarts.
+const CALLBACK_SECRET_SETTING: &str = "bot.callback_secret";
+
+/// The commands shown in Telegram's menu.
+const COMMANDS: [&str; 7] = [
+    "start", "catalog", "cart", "status", "cancel", "help", "stop",
+];
+
+/// Why the dialogue could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The client could not be built.
+    #[error(transparent)]
+    Client(#[from] telegram::ClientError),
+    /// The Bot API refused the token or could not be reached.
+    #[error("the Bot API at {api_url} refused getMe: {reason}")]
+    GetMe {
+        /// The server.
+        api_url: String,
+        /// Why (token redacted).
+        reason: String,
+    },
+    /// The business's text overrides are invalid.
+    #[error("config key `shop.locales_dir`: {0}")]
+    Texts(#[from] crate::bot::i18n::I18nError),
+    /// A shop setting is invalid.
+    #[error("config key `{key}`: {reason}")]
+    Setting {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Webhook mode is configured but not available in this build.
+    #[error("config key `telegram.mode`: webhook mode is not available yet; use \"polling\"")]
+    WebhookUnavailable,
+}
+
+/// Everything the dialogue is started with.
+pub struct Parts {
+    /// `[telegram]`.
+    pub telegram: TelegramSettings,
+    /// `[shop]`.
+    pub shop: ShopSettings,
+    /// The delivery tariff, if any.
+    pub tariff: Option<Tariff>,
+    /// The store.
+    pub store: Store,
+    /// The CRM plugins.
+    pub registry: Arc<Registry>,
+}
+
+async fn callback_secret(store: &Store) -> Result<Vec<u8>, StartError> {
+    if let Some(hex_secret) = store.setting(CALLBACK_SECRET_SETTING).await?
+        && let Ok(secret) = hex::decode(hex_secret)
+        && secret.len() >= 16
+    {
+        return Ok(secret);
+    }
+    let secret: [u8; 32] = rand::random();
+    store
+        .set_setting(CALLBACK_SECRET_SETTING, &hex::encode(secret))
+        .await?;
+    Ok(secret.to_vec())
+}
+
+/// Starts the dialogue; the returned task runs until `stop` turns true.
+pub async fn start(
+    parts: Parts,
+    stop: watch::Receiver<bool>,
+) -> Result<JoinHandle<()>, StartError> {
+    if matches!(parts.telegram.mode, UpdateMode::Webhook { .. }) {
+        return Err(StartError::WebhookUnavailable);
+    }
+    let token = parts.telegram.token.clone();
+    let bot = telegram::client(&parts.telegram)?;
+    let me = bot.get_me().await.map_err(|e| StartError::GetMe {
+        api_url: parts.telegram.api_url.clone(),
+        reason: redact(&e.to_string(), &token),
+    })?;
+    let default_locale = parts
+        .shop
+        .language
+        .as_deref()
+        .and_then(Locale::parse)
+        .unwrap_or_default();
+    let texts = match &parts.shop.locales_dir {
+        Some(dir) => Texts::with_overrides(default_locale, std::path::Path::new(dir))?,
+        None => Texts::new(default_locale),
+    };
+    for locale in Locale::ALL {
+        let commands: Vec<BotCommand> = COMMANDS
+            .iter()
+            .map(|c| BotCommand::new(*c, texts.get(locale, &format!("cmd-{c}"), &[])))
+            .collect();
+        let mut request = bot.set_my_commands(commands);
+        if locale != default_locale {
+            request = request.language_code(locale.as_str());
+        }
+        if let Err(e) = request.await {
+            // The bot works without its command menu.
+            tracing::warn!(error = %redact(&e.to_string(), &token), "setMyCommands failed");
+        }
+    }
+    let country =
+        CountryCode::parse(&parts.shop.phone_country).map_err(|e| StartError::Setting {
+            key: "shop.phone_country",
+            reason: e.to_string(),
+        })?;
+    let codec = Codec::new(&callback_secret(&parts.store).await?);
+    let catalog = Catalog::new(
+        Arc::clone(&parts.registry),
+        parts.store.clone(),
+        parts.shop.catalog_ttl,
+    );
+    let dialogue = Arc::new(Dialogue {
+        bot: bot.clone(),
+        store: parts.store.clone(),
+        registry: parts.registry,
+        catalog,
+        texts,
+        codec,
+        country,
+        tariff: parts.tariff,
+        delivery_text: parts.shop.delivery_text.clone(),
+        token: token.clone(),
+        bot_username: me.username.clone().unwrap_or_default(),
+        shop: parts.shop,
+    });
+    tracing::info!(bot = %me.username.as_deref().unwrap_or("?"), "Telegram dialogue started (polling)");
+    let handler = move |update: Update| {
+        let dialogue = Arc::clone(&dialogue);
+        async move { dialogue.handle(update).await }
+    };
+    Ok(tokio::spawn(telegram::poll(
+        bot,
+        parts.store,
+        token,
+        handler,
+        stop,
+    )))
+}
