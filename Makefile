@@ -12,5 +12,8 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target wasm32-wasip2 -p switchboard-plugin-sdk -p switchboard-keycrm -p switchboard-hostile -- -D warnings
 
+demo: plugins
+	cargo run -p switchboard -- demo
+
 bench: plugins
 	cargo bench -p switchboard --bench plugin_runtime

@@ -121,3 +121,33 @@ fn call_reports_a_runaway_plugin() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_demo_greets_a_customer_in_the_terminal() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["demo", "--offers", "20"])
+        .env("XDG_CACHE_HOME", cache_dir())
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Give the bot time to greet, then open the catalog and leave.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    if let Some(stdin) = child.stdin.as_mut() {
+        let _ = stdin.write_all(b"/catalog\n");
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    if let Some(stdin) = child.stdin.as_mut() {
+        let _ = stdin.write_all(b"quit\n");
+    }
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("Вітаємо, Олена"), "{stdout}");
+    assert!(stdout.contains("сторінка 1 з 3"), "{stdout}");
+}
