@@ -7,8 +7,9 @@ use std::time::Duration;
 use switchboard::bot::service::{self, Parts};
 use switchboard::config::{MessageLimits, RateLimit, ShopSettings, TelegramSettings, UpdateMode};
 use switchboard::plugin::Registry;
+use switchboard::store::LeadState;
 use switchboard::store::Store;
-use switchboard_sim::{KeyCrmConfig, KeyCrmSim};
+use switchboard_sim::{Fault, KeyCrmConfig, KeyCrmSim};
 use switchboard_telegram_sim::{SimConfig, TelegramSim, VirtualUser};
 
 use crate::support::{keycrm_settings, runtime};
@@ -19,7 +20,61 @@ struct Shop {
     telegram: TelegramSim,
     crm: KeyCrmSim,
     store: Store,
-    _stop: tokio::sync::watch::Sender<bool>,
+    registry: Arc<Registry>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Shop {
+    async fn start_service(
+        telegram: &TelegramSim,
+        store: &Store,
+        registry: &Arc<Registry>,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let parts = Parts {
+            telegram: TelegramSettings {
+                token: telegram.token().to_string(),
+                api_url: telegram.api_url(),
+                mode: UpdateMode::Polling,
+                limits: MessageLimits {
+                    enabled: false,
+                    ..MessageLimits::default()
+                },
+            },
+            shop: ShopSettings {
+                website_url: Some("https://shop.example".into()),
+                support_url: Some("https://t.me/shop_support".into()),
+                delivery_text: Some("Нова пошта, 1–3 дні".into()),
+                ..ShopSettings::default()
+            },
+            tariff: None,
+            store: store.clone(),
+            registry: Arc::clone(registry),
+        };
+        let task = service::start(parts, stop_rx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (stop_tx, task)
+    }
+
+    /// Stops the dialogue (after its current batch) and starts a new one
+    /// over the same store, like a restarted host.
+    async fn restart(&mut self) {
+        let _ = self.stop.send(true);
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        tokio::time::timeout(WAIT, task)
+            .await
+            .unwrap_or_else(|_| panic!("the dialogue did not stop"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (stop, task) = Self::start_service(&self.telegram, &self.store, &self.registry).await;
+        self.stop = stop;
+        self.task = task;
+    }
 }
 
 async fn shop(offers: usize) -> Shop {
@@ -29,9 +84,9 @@ async fn shop(offers: usize) -> Shop {
     let crm = KeyCrmSim::start(KeyCrmConfig::with_catalog(offers))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::open("sqlite::memory:")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("shop.db").display());
+    let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
     let registry = Arc::new(Registry::new(runtime()));
     let mut settings = keycrm_settings(&crm);
     settings.rate_limit = Some(RateLimit {
@@ -42,34 +97,15 @@ async fn shop(offers: usize) -> Shop {
         .activate(&settings)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let parts = Parts {
-        telegram: TelegramSettings {
-            token: telegram.token().to_string(),
-            api_url: telegram.api_url(),
-            mode: UpdateMode::Polling,
-            limits: MessageLimits {
-                enabled: false,
-                ..MessageLimits::default()
-            },
-        },
-        shop: ShopSettings {
-            website_url: Some("https://shop.example".into()),
-            support_url: Some("https://t.me/shop_support".into()),
-            ..ShopSettings::default()
-        },
-        tariff: None,
-        store: store.clone(),
-        registry,
-    };
-    service::start(parts, stop_rx)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (stop, task) = Shop::start_service(&telegram, &store, &registry).await;
     Shop {
         telegram,
         crm,
         store,
-        _stop: stop_tx,
+        registry,
+        stop,
+        task,
+        _dir: dir,
     }
 }
 
@@ -246,4 +282,214 @@ async fn a_tampered_button_gets_a_polite_answer_and_the_menu() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(!answer.body().is_empty());
+}
+
+async fn press(user: &VirtualUser, label: &str) {
+    user.press(label)
+        .await
+        .unwrap_or_else(|e| panic!("pressing `{label}`: {e:?}"));
+}
+
+/// Orders the first product of the catalog with "Order now" and the
+/// customer's own contact; returns the confirmation text.
+async fn order_first_product(user: &VirtualUser, locale_en: bool) -> String {
+    let (order_now, confirm, number) = if locale_en {
+        ("Order now", "Confirm", "No.")
+    } else {
+        ("Замовити зараз", "Підтвердити", "№")
+    };
+    user.send_command("/catalog").await;
+    let page = reply(user, " 1 ").await;
+    let first = page.inline_buttons()[0].0.clone();
+    press(user, &first).await;
+    reply(user, "SKU").await;
+    press(user, order_now).await;
+    // A new customer is asked for the phone with a reply keyboard.
+    let started = std::time::Instant::now();
+    while user.reply_keyboard().is_none() {
+        assert!(started.elapsed() < WAIT, "no phone request");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    user.share_contact("+380501234567", true).await;
+    let wanted = confirm.to_string();
+    user.wait_until(
+        move |m| m.inline_buttons().iter().any(|(t, _)| t.contains(&wanted)),
+        WAIT,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("no order summary: {e:?}"));
+    press(user, confirm).await;
+    reply(user, number).await.body().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_questions_and_order_status_in_english() {
+    let shop = shop(12).await;
+    let ann = shop
+        .telegram
+        .user(610, "Ann")
+        .with_language("en")
+        .with_username("ann_uk");
+    ann.send_command("/start").await;
+    reply(&ann, "Hello, Ann").await;
+
+    press(&ann, "Feedback").await;
+    reply(&ann, "feedback").await;
+    ann.send_text("Lovely cups, fast delivery!").await;
+    reply(&ann, "Thank you for your feedback").await;
+
+    ann.send_text("Do you have the hoodie in XL?").await;
+    reply(&ann, "as a question").await;
+    press(&ann, "Yes, send it").await;
+    reply(&ann, "question has been sent").await;
+
+    let cards = shop.crm.cards();
+    assert_eq!(cards.len(), 2);
+    let comment = |i: usize| {
+        cards[i]["manager_comment"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        comment(0).contains("Lovely cups") && comment(0).contains("Type: feedback"),
+        "{}",
+        comment(0)
+    );
+    assert!(
+        comment(1).contains("hoodie in XL") && comment(1).contains("Type: question"),
+        "{}",
+        comment(1)
+    );
+
+    let done = order_first_product(&ann, true).await;
+    assert!(done.contains("No. 3"), "{done}");
+    ann.send_command("/status").await;
+    reply(&ann, "Choose an order").await;
+    press(&ann, "No. 3").await;
+    let status = reply(&ann, "Order No. 3").await;
+    assert!(
+        status.body().contains("Новий") && status.body().contains("in progress"),
+        "{}",
+        status.body()
+    );
+    assert!(shop.crm.set_card_status(3, 3));
+    ann.send_command("/status").await;
+    reply(&ann, "Choose an order").await;
+    press(&ann, "No. 3").await;
+    let status = reply(&ann, "complete").await;
+    assert!(status.body().contains("Успішно"), "{}", status.body());
+    assert!(
+        shop.telegram.rejected_requests().is_empty(),
+        "{:?}",
+        shop.telegram.rejected_requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_returns_to_the_menu_from_every_state() {
+    let shop = shop(12).await;
+    let user = shop.telegram.user(620, "Іван");
+    user.send_command("/start").await;
+    reply(&user, "Іван").await;
+    let enter: [(&str, &str); 4] = [
+        ("Відгук", "відгук"),
+        ("Профіль", "профіль"),
+        ("Каталог", "сторінка 1"),
+        ("Доставка", "Доставка"),
+    ];
+    for (button, expect) in enter {
+        user.send_command("/start").await;
+        reply(&user, "Вітаємо").await;
+        press(&user, button).await;
+        reply(&user, expect).await;
+        user.send_command("/cancel").await;
+        reply(&user, "скасовано").await;
+    }
+    // Checkout waiting for a phone, then /cancel: the reply keyboard goes and
+    // free text is a question again (the menu state).
+    user.send_command("/catalog").await;
+    let page = reply(&user, "сторінка 1").await;
+    press(&user, &page.inline_buttons()[0].0).await;
+    reply(&user, "Ціна").await;
+    press(&user, "Замовити зараз").await;
+    reply(&user, "номер").await;
+    assert!(user.reply_keyboard().is_some());
+    user.send_command("/cancel").await;
+    reply(&user, "скасовано").await;
+    assert!(
+        user.reply_keyboard().is_none(),
+        "{:?}",
+        user.reply_keyboard()
+    );
+    user.send_text("Коли буде поповнення?").await;
+    reply(&user, "запитання").await;
+    user.send_command("/stop").await;
+    reply(&user, "До зустрічі").await;
+    assert!(
+        shop.telegram.rejected_requests().is_empty(),
+        "{:?}",
+        shop.telegram.rejected_requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_checkout_resumes_where_the_customer_was() {
+    let mut shop = shop(12).await;
+    let user = shop.telegram.user(630, "Марія");
+    user.send_command("/catalog").await;
+    let page = reply(&user, "сторінка 1").await;
+    press(&user, &page.inline_buttons()[0].0).await;
+    reply(&user, "Ціна").await;
+    press(&user, "Замовити зараз").await;
+    reply(&user, "номер").await;
+
+    shop.restart().await;
+
+    user.share_contact("+380931234567", true).await;
+    reply(&user, "+380931234567").await;
+    press(&user, "Підтвердити").await;
+    reply(&user, "№ 1").await;
+    assert_eq!(shop.crm.cards().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crm_outage_at_checkout_keeps_the_order_and_says_so() {
+    let shop = shop(12).await;
+    let user = shop.telegram.user(640, "Петро");
+    user.send_command("/catalog").await;
+    reply(&user, "сторінка 1").await;
+    shop.crm
+        .inject_for("/pipelines/cards", Fault::ServerError(503), None);
+    let page = user.last_message().unwrap_or_else(|| panic!("no catalog"));
+    press(&user, &page.inline_buttons()[0].0).await;
+    reply(&user, "Ціна").await;
+    press(&user, "Замовити зараз").await;
+    reply(&user, "номер").await;
+    user.send_text("050 765 43 21").await;
+    reply(&user, "+380507654321").await;
+    press(&user, "Підтвердити").await;
+    reply(&user, "невдовзі його підтвердимо").await;
+    let orders = shop
+        .store
+        .leads_of(640, "order", 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].state, LeadState::Pending);
+    assert_eq!(orders[0].attempts, 1);
+    assert!(
+        orders[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("503"))
+    );
+
+    // The catalog, when the CRM goes down entirely, is the last copy, said so.
+    shop.crm.inject(Fault::ServerError(500), None);
+    user.send_command("/catalog").await;
+    reply(&user, "сторінка 1").await;
+    press(&user, "Оновити").await;
+    let stale = reply(&user, "не вдалося оновити").await;
+    assert!(stale.body().contains("сторінка 1"), "{}", stale.body());
 }
