@@ -10,6 +10,7 @@
 //! - [`dialogue`]: the handlers: one update in, replies out, state stored.
 //! - [`keyboards`]: the dialogue's inline and reply keyboards.
 //! - [`service`]: starting the dialogue: store, client, commands, update loop.
+//! - [`webhook`]: webhook mode: the secret check and in-order handling per chat.
 //! - [`delivery`]: delivery estimates from a distance tariff.
 //! - [`catalog`]: the cached catalog of the active CRM plugin, with paging and search.
 
@@ -24,3 +25,4 @@ pub mod service;
 pub mod state;
 pub mod telegram;
 pub mod text;
+pub mod webhook;

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use teloxide::payloads::SetMyCommandsSetters;
+use teloxide::payloads::{SetMyCommandsSetters, SetWebhookSetters};
 use teloxide::prelude::Requester;
-use teloxide::types::{BotCommand, Update};
+use teloxide::types::{AllowedUpdate, BotCommand, Update};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -57,9 +57,9 @@ pub enum StartError {
         /// Why.
         reason: String,
     },
-    /// Webhook mode is configured but not available in this build.
-    #[error("config key `telegram.mode`: webhook mode is not available yet; use \"polling\"")]
-    WebhookUnavailable,
+    /// The webhook could not be set up.
+    #[error("webhook: {0}")]
+    Webhook(String),
 }
 
 /// Everything the dialogue is started with.
@@ -95,9 +95,6 @@ pub async fn start(
     parts: Parts,
     stop: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, StartError> {
-    if matches!(parts.telegram.mode, UpdateMode::Webhook { .. }) {
-        return Err(StartError::WebhookUnavailable);
-    }
     let token = parts.telegram.token.clone();
     let bot = telegram::client(&parts.telegram)?;
     let me = bot.get_me().await.map_err(|e| StartError::GetMe {
@@ -153,16 +150,55 @@ pub async fn start(
         bot_username: me.username.clone().unwrap_or_default(),
         shop: parts.shop,
     });
-    tracing::info!(bot = %me.username.as_deref().unwrap_or("?"), "Telegram dialogue started (polling)");
     let handler = move |update: Update| {
         let dialogue = Arc::clone(&dialogue);
         async move { dialogue.handle(update).await }
     };
-    Ok(tokio::spawn(telegram::poll(
-        bot,
-        parts.store,
-        token,
-        handler,
-        stop,
-    )))
+    let username = me.username.clone().unwrap_or_default();
+    match parts.telegram.mode {
+        UpdateMode::Polling => {
+            // A webhook left from an earlier run would make getUpdates fail.
+            if let Err(e) = bot.delete_webhook().await {
+                tracing::warn!(error = %redact(&e.to_string(), &token), "deleteWebhook failed");
+            }
+            tracing::info!(bot = %username, "Telegram dialogue started (polling)");
+            Ok(tokio::spawn(telegram::poll(
+                bot,
+                parts.store,
+                token,
+                handler,
+                stop,
+            )))
+        }
+        UpdateMode::Webhook {
+            listen,
+            public_url,
+            secret_token,
+        } => {
+            let url = reqwest::Url::parse(&public_url)
+                .map_err(|e| StartError::Webhook(format!("telegram.public_url: {e}")))?;
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+                StartError::Webhook(format!("telegram.listen: cannot bind {listen}: {e}"))
+            })?;
+            let router = crate::bot::webhook::router(url.path(), &secret_token, handler);
+            bot.set_webhook(url)
+                .secret_token(secret_token)
+                .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+                .await
+                .map_err(|e| StartError::Webhook(redact(&e.to_string(), &token)))?;
+            tracing::info!(bot = %username, listen = %listen, "Telegram dialogue started (webhook)");
+            let mut stop = stop;
+            Ok(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "the webhook server stopped");
+                }
+            }))
+        }
+    }
 }

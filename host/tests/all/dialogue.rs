@@ -31,6 +31,7 @@ impl Shop {
         telegram: &TelegramSim,
         store: &Store,
         registry: &Arc<Registry>,
+        mode: UpdateMode,
     ) -> (
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
@@ -40,7 +41,7 @@ impl Shop {
             telegram: TelegramSettings {
                 token: telegram.token().to_string(),
                 api_url: telegram.api_url(),
-                mode: UpdateMode::Polling,
+                mode,
                 limits: MessageLimits {
                     enabled: false,
                     ..MessageLimits::default()
@@ -71,13 +72,23 @@ impl Shop {
             .await
             .unwrap_or_else(|_| panic!("the dialogue did not stop"))
             .unwrap_or_else(|e| panic!("{e}"));
-        let (stop, task) = Self::start_service(&self.telegram, &self.store, &self.registry).await;
+        let (stop, task) = Self::start_service(
+            &self.telegram,
+            &self.store,
+            &self.registry,
+            UpdateMode::Polling,
+        )
+        .await;
         self.stop = stop;
         self.task = task;
     }
 }
 
 async fn shop(offers: usize) -> Shop {
+    shop_with(offers, |_| UpdateMode::Polling).await
+}
+
+async fn shop_with(offers: usize, mode: impl FnOnce(&TelegramSim) -> UpdateMode) -> Shop {
     let telegram = TelegramSim::start(SimConfig::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -97,7 +108,8 @@ async fn shop(offers: usize) -> Shop {
         .activate(&settings)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let (stop, task) = Shop::start_service(&telegram, &store, &registry).await;
+    let mode = mode(&telegram);
+    let (stop, task) = Shop::start_service(&telegram, &store, &registry, mode).await;
     Shop {
         telegram,
         crm,
@@ -492,4 +504,65 @@ async fn a_crm_outage_at_checkout_keeps_the_order_and_says_so() {
     press(&user, "Оновити").await;
     let stale = reply(&user, "не вдалося оновити").await;
     assert!(stale.body().contains("сторінка 1"), "{}", stale.body());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_serves_customers_and_refuses_strangers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://127.0.0.1:{port}/tg/hook");
+    let secret = "webhook-secret-0123456789";
+    let shop = shop_with(12, |_| UpdateMode::Webhook {
+        listen: format!("127.0.0.1:{port}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
+        public_url: url.clone(),
+        secret_token: secret.into(),
+    })
+    .await;
+    assert_eq!(shop.telegram.webhook_info().url, url);
+
+    let user = shop.telegram.user(650, "Оксана");
+    user.send_command("/start").await;
+    reply(&user, "Оксана").await;
+    press(&user, "Каталог").await;
+    reply(&user, "сторінка 1").await;
+
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({"update_id": 1, "message": {"message_id": 1, "date": 0,
+        "chat": {"id": 650, "type": "private", "first_name": "X"}, "text": "/start"}});
+    let status =
+        |r: Result<reqwest::Response, reqwest::Error>| r.map(|r| r.status().as_u16()).unwrap_or(0);
+    assert_eq!(status(client.post(&url).json(&body).send().await), 401);
+    assert_eq!(
+        status(
+            client
+                .post(&url)
+                .header("X-Telegram-Bot-Api-Secret-Token", "wrong")
+                .json(&body)
+                .send()
+                .await
+        ),
+        401
+    );
+    // A malformed update is acknowledged (so it is not redelivered) and ignored.
+    assert_eq!(
+        status(
+            client
+                .post(&url)
+                .header("X-Telegram-Bot-Api-Secret-Token", secret)
+                .body("{not json")
+                .send()
+                .await
+        ),
+        200
+    );
+    assert_eq!(shop.telegram.webhook_info().last_error_message, None);
+    assert!(
+        shop.telegram.rejected_requests().is_empty(),
+        "{:?}",
+        shop.telegram.rejected_requests()
+    );
 }
