@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard::bot::delivery::{Band, Tariff};
 use switchboard::bot::service::{self, Parts};
 use switchboard::config::{MessageLimits, RateLimit, ShopSettings, TelegramSettings, UpdateMode};
+use switchboard::crm::Money;
 use switchboard::plugin::Registry;
 use switchboard::store::LeadState;
 use switchboard::store::Store;
@@ -32,6 +34,7 @@ impl Shop {
         store: &Store,
         registry: &Arc<Registry>,
         mode: UpdateMode,
+        tariff: Option<Tariff>,
     ) -> (
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
@@ -53,7 +56,7 @@ impl Shop {
                 delivery_text: Some("Нова пошта, 1–3 дні".into()),
                 ..ShopSettings::default()
             },
-            tariff: None,
+            tariff,
             store: store.clone(),
             registry: Arc::clone(registry),
         };
@@ -77,6 +80,7 @@ impl Shop {
             &self.store,
             &self.registry,
             UpdateMode::Polling,
+            None,
         )
         .await;
         self.stop = stop;
@@ -85,10 +89,14 @@ impl Shop {
 }
 
 async fn shop(offers: usize) -> Shop {
-    shop_with(offers, |_| UpdateMode::Polling).await
+    shop_with(offers, |_| UpdateMode::Polling, None).await
 }
 
-async fn shop_with(offers: usize, mode: impl FnOnce(&TelegramSim) -> UpdateMode) -> Shop {
+async fn shop_with(
+    offers: usize,
+    mode: impl FnOnce(&TelegramSim) -> UpdateMode,
+    tariff: Option<Tariff>,
+) -> Shop {
     let telegram = TelegramSim::start(SimConfig::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -109,7 +117,7 @@ async fn shop_with(offers: usize, mode: impl FnOnce(&TelegramSim) -> UpdateMode)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mode = mode(&telegram);
-    let (stop, task) = Shop::start_service(&telegram, &store, &registry, mode).await;
+    let (stop, task) = Shop::start_service(&telegram, &store, &registry, mode, tariff).await;
     Shop {
         telegram,
         crm,
@@ -514,13 +522,17 @@ async fn webhook_mode_serves_customers_and_refuses_strangers() {
         .unwrap_or_else(|e| panic!("{e}"));
     let url = format!("http://127.0.0.1:{port}/tg/hook");
     let secret = "webhook-secret-0123456789";
-    let shop = shop_with(12, |_| UpdateMode::Webhook {
-        listen: format!("127.0.0.1:{port}")
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}")),
-        public_url: url.clone(),
-        secret_token: secret.into(),
-    })
+    let shop = shop_with(
+        12,
+        |_| UpdateMode::Webhook {
+            listen: format!("127.0.0.1:{port}")
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+            public_url: url.clone(),
+            secret_token: secret.into(),
+        },
+        None,
+    )
     .await;
     assert_eq!(shop.telegram.webhook_info().url, url);
 
@@ -565,4 +577,156 @@ async fn webhook_mode_serves_customers_and_refuses_strangers() {
         "{:?}",
         shop.telegram.rejected_requests()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_profile_and_delivery_estimates() {
+    let uah = |minor_units| Money {
+        minor_units,
+        scale: 2,
+        currency: "UAH".into(),
+    };
+    let tariff = Tariff::new(
+        (50.4501, 30.5234),
+        vec![
+            Band {
+                up_to_km: 5.0,
+                price: uah(6_000),
+            },
+            Band {
+                up_to_km: 30.0,
+                price: uah(15_000),
+            },
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let shop = shop_with(40, |_| UpdateMode::Polling, Some(tariff)).await;
+    let user = shop.telegram.user(660, "Тарас");
+
+    // Search by a word of the name, any case.
+    user.send_command("/catalog").await;
+    reply(&user, "сторінка 1").await;
+    press(&user, "Пошук").await;
+    reply(&user, "Напишіть назву").await;
+    user.send_text("чашка").await;
+    let found = reply(&user, "«чашка»").await;
+    let hits: Vec<String> = found
+        .inline_buttons()
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| t.contains(" • "))
+        .collect();
+    assert!(
+        !hits.is_empty() && hits.iter().all(|t| t.to_lowercase().contains("чашка")),
+        "{hits:?}"
+    );
+
+    // Profile: a bad e-mail is refused, a good one saved and shown.
+    user.send_command("/start").await;
+    reply(&user, "Тарас").await;
+    press(&user, "Профіль").await;
+    reply(&user, "Telegram ID").await;
+    press(&user, "mail").await;
+    reply(&user, "електронної пошти").await;
+    user.send_text("not-an-email").await;
+    reply(&user, "не схоже").await;
+    user.send_text("taras@example.com").await;
+    reply(&user, "Збережено").await;
+    let profile = reply(&user, "taras@example.com").await;
+    assert!(profile.body().contains("660"), "{}", profile.body());
+    let customer = shop
+        .store
+        .customer(660)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        customer.and_then(|c| c.email).as_deref(),
+        Some("taras@example.com")
+    );
+
+    // Delivery: a location 3 km away is in the first band; Lviv is outside.
+    user.send_command("/start").await;
+    reply(&user, "Тарас").await;
+    press(&user, "Доставка").await;
+    reply(&user, "геолокацію").await;
+    user.send_location(50.4501, 30.5660).await;
+    let estimate = reply(&user, "км").await;
+    assert!(estimate.body().contains("60,00"), "{}", estimate.body());
+    press(&user, "Доставка").await;
+    reply(&user, "геолокацію").await;
+    user.send_location(49.8419, 24.0316).await;
+    let outside = reply(&user, "467").await;
+    assert!(!outside.body().contains("₴"), "{}", outside.body());
+    assert!(
+        shop.telegram.rejected_requests().is_empty(),
+        "{:?}",
+        shop.telegram.rejected_requests()
+    );
+}
+
+/// A burst of replies to one chat against a simulator that enforces
+/// Telegram's limits: with the host's limiter there is no 429; without it
+/// there are (which shows the simulator really enforces them).
+async fn burst(limited: bool) -> (usize, usize) {
+    let telegram = TelegramSim::start(SimConfig {
+        limits: Some(switchboard_telegram_sim::RateLimits::default()),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let crm = KeyCrmSim::start(KeyCrmConfig::with_catalog(3))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open("sqlite::memory:")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let registry = Arc::new(Registry::new(runtime()));
+    registry
+        .activate(&keycrm_settings(&crm))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    let parts = Parts {
+        telegram: TelegramSettings {
+            token: telegram.token().to_string(),
+            api_url: telegram.api_url(),
+            mode: UpdateMode::Polling,
+            limits: MessageLimits {
+                enabled: limited,
+                ..MessageLimits::default()
+            },
+        },
+        shop: ShopSettings::default(),
+        tariff: None,
+        store,
+        registry,
+    };
+    service::start(parts, stop_rx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let user = telegram.user(670, "Burst");
+    for _ in 0..6 {
+        user.send_command("/help").await;
+    }
+    let started = std::time::Instant::now();
+    while user.messages().len() < 6 && started.elapsed() < Duration::from_secs(20) {
+        if !limited && !telegram.rejected_requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rejected = telegram
+        .rejected_requests()
+        .iter()
+        .filter(|r| r.error_code == 429)
+        .count();
+    (user.messages().len(), rejected)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_replies_stays_within_telegrams_limits() {
+    let (delivered, too_many) = burst(true).await;
+    assert_eq!((delivered, too_many), (6, 0));
+    let (_, too_many) = burst(false).await;
+    assert!(too_many > 0, "the simulator did not enforce its limits");
 }
