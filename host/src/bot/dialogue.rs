@@ -217,6 +217,40 @@ pub enum HandleError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// The longest a reply waits on Telegram's `retry_after`; a longer wait
+/// would hold the chat's other updates too long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Sends a request, waiting out Telegram's `429 retry_after` (up to three
+/// times) instead of dropping the reply.
+async fn with_retry_after<T, F, R>(make: F, token: &str) -> Result<T, teloxide::RequestError>
+where
+    F: Fn() -> R,
+    R: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match make().await {
+            Err(teloxide::RequestError::RetryAfter(wait))
+                if attempt < 3 && wait.duration() <= MAX_RETRY_AFTER =>
+            {
+                attempt += 1;
+                tracing::info!(
+                    wait_secs = wait.seconds(),
+                    attempt,
+                    "Telegram asked to retry later"
+                );
+                tokio::time::sleep(wait.duration()).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %redact(&e.to_string(), token), "send failed");
+                return Err(e);
+            }
+            Ok(done) => return Ok(done),
+        }
+    }
+}
+
 fn date(ms: i64) -> String {
     // Days since the epoch to a civil date (UTC), without a date crate.
     let days = ms.div_euclid(86_400_000);
@@ -324,7 +358,7 @@ impl Ctx<'_> {
         if let Some(markup) = markup {
             request = request.reply_markup(markup);
         }
-        Ok(request.await?)
+        Ok(with_retry_after(|| request.clone(), &self.d.token).await?)
     }
 
     async fn send(

@@ -730,3 +730,19 @@ async fn a_burst_of_replies_stays_within_telegrams_limits() {
     let (_, too_many) = burst(false).await;
     assert!(too_many > 0, "the simulator did not enforce its limits");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_from_telegram_is_waited_out_not_dropped() {
+    let shop = shop(3).await;
+    shop.telegram.inject(
+        "sendMessage",
+        switchboard_telegram_sim::SimFault::RetryAfter(1),
+        1,
+    );
+    let user = shop.telegram.user(680, "Віра");
+    user.send_command("/start").await;
+    reply(&user, "Віра").await;
+    let rejected = shop.telegram.rejected_requests();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0].error_code, 429);
+}
