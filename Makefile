@@ -1,5 +1,5 @@
 # The two commands the README gives: `make demo` and `make test`.
-.PHONY: plugins test lint demo bench
+.PHONY: plugins test lint demo bench bench-dialogue
 
 plugins:
 	./plugins/build.sh
@@ -17,3 +17,6 @@ demo: plugins
 
 bench: plugins
 	cargo bench -p switchboard --bench plugin_runtime
+
+bench-dialogue: plugins
+	cargo bench -p switchboard --bench dialogue
