@@ -105,17 +105,19 @@ impl Dialogue {
     }
 
     async fn ctx(&self, user: &User, chat: ChatId) -> Result<Ctx<'_>, HandleError> {
-        let customer = self
-            .store
-            .upsert_customer(&TelegramUser {
-                user_id: i64::try_from(user.id.0).unwrap_or(i64::MAX),
-                chat_id: chat.0,
-                first_name: user.first_name.clone(),
-                last_name: user.last_name.clone(),
-                username: user.username.clone(),
-                language: user.language_code.clone(),
-            })
-            .await?;
+        let telegram = TelegramUser {
+            user_id: i64::try_from(user.id.0).unwrap_or(i64::MAX),
+            chat_id: chat.0,
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            username: user.username.clone(),
+            language: user.language_code.clone(),
+        };
+        // A read is cheap; a write only when Telegram's data changed.
+        let customer = match self.store.customer(telegram.user_id).await? {
+            Some(known) if known.telegram == telegram => known,
+            _ => self.store.upsert_customer(&telegram).await?,
+        };
         Ok(Ctx {
             d: self,
             chat,
