@@ -35,6 +35,17 @@ impl Keys<'_> {
         InlineKeyboardButton::callback(text.into(), self.codec.encode(&action))
     }
 
+    /// "name • price", opening the product card.
+    fn product_button(&self, p: &crate::crm::Product, from_page: u32) -> InlineKeyboardButton {
+        self.button(
+            button_label(&p.name, &p.price, self.locale, BUTTON_LABEL_MAX_CHARS),
+            Action::Product {
+                key: ProductKey::of(&p.id),
+                from_page,
+            },
+        )
+    }
+
     fn back(&self, action: Action) -> InlineKeyboardButton {
         self.button(self.label("btn-back"), action)
     }
@@ -100,15 +111,7 @@ impl Keys<'_> {
         let mut rows: Vec<Vec<InlineKeyboardButton>> = snapshot
             .page(page, PER_PAGE)
             .iter()
-            .map(|p| {
-                vec![self.button(
-                    button_label(&p.name, &p.price, self.locale, BUTTON_LABEL_MAX_CHARS),
-                    Action::Product {
-                        key: ProductKey::of(&p.id),
-                        from_page: page as u32,
-                    },
-                )]
-            })
+            .map(|p| vec![self.product_button(p, page as u32)])
             .collect();
         if pages > 1 {
             let mut nav = Vec::new();
@@ -153,15 +156,7 @@ impl Keys<'_> {
     pub fn results(&self, products: &[&crate::crm::Product]) -> InlineKeyboardMarkup {
         let mut rows: Vec<Vec<InlineKeyboardButton>> = products
             .iter()
-            .map(|p| {
-                vec![self.button(
-                    button_label(&p.name, &p.price, self.locale, BUTTON_LABEL_MAX_CHARS),
-                    Action::Product {
-                        key: ProductKey::of(&p.id),
-                        from_page: 0,
-                    },
-                )]
-            })
+            .map(|p| vec![self.product_button(p, 0)])
             .collect();
         rows.push(vec![
             self.button(self.label("btn-search"), Action::CatalogSearch),
