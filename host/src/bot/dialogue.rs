@@ -207,6 +207,16 @@ impl Dialogue {
     }
 }
 
+/// What adding a product to the cart did.
+enum Added {
+    /// Added; the product's name.
+    Yes(String),
+    /// The product is no longer in the catalog.
+    Gone,
+    /// The catalog could not be loaded (the customer was told).
+    NoCatalog,
+}
+
 /// Why a step failed (logged; the customer gets a generic apology where it
 /// makes sense).
 #[derive(Debug, thiserror::Error)]
@@ -605,16 +615,19 @@ impl Ctx<'_> {
                 self.send("search-prompt", &[], None).await?;
             }
             Action::Product { key, from_page } => self.product(key, from_page).await?,
-            Action::AddToCart { key } => return self.add_to_cart(key).await,
-            Action::OrderNow { key } => {
-                if let Some(toast) = self.add_to_cart(key).await? {
-                    let added = self.plain("toast-added-to-cart", &[("name", "".into())]);
-                    if toast != added {
-                        return Ok(Some(toast));
-                    }
-                }
-                self.checkout().await?;
+            Action::AddToCart { key } => {
+                return Ok(match self.add_to_cart(key).await? {
+                    Added::Yes(name) => Some(self.added_toast(&name)),
+                    Added::Gone => Some(self.plain("toast-button-stale", &[])),
+                    Added::NoCatalog => None,
+                });
             }
+            Action::OrderNow { key } => match self.add_to_cart(key).await? {
+                Added::Yes(_) => self.checkout().await?,
+                Added::Gone => return Ok(Some(self.plain("toast-button-stale", &[]))),
+                // The customer was already told the catalog is unavailable.
+                Added::NoCatalog => {}
+            },
             Action::CartInc { key } => self.cart_change(key, 1, here).await?,
             Action::CartDec { key } => self.cart_change(key, -1, here).await?,
             Action::CartRemove { key } => self.cart_change(key, -i64::from(u32::MAX), here).await?,
@@ -812,12 +825,12 @@ impl Ctx<'_> {
 
     // --- cart -------------------------------------------------------------------
 
-    async fn add_to_cart(&self, key: ProductKey) -> Result<Option<String>, HandleError> {
+    async fn add_to_cart(&self, key: ProductKey) -> Result<Added, HandleError> {
         let Some(snapshot) = self.snapshot(false).await? else {
-            return Ok(None);
+            return Ok(Added::NoCatalog);
         };
         let Some(product) = snapshot.find(&key) else {
-            return Ok(Some(self.plain("toast-button-stale", &[])));
+            return Ok(Added::Gone);
         };
         self.d
             .store
@@ -833,9 +846,13 @@ impl Ctx<'_> {
                 },
             )
             .await?;
-        Ok(Some(
-            self.plain("toast-added-to-cart", &[("name", "".into())]),
-        ))
+        Ok(Added::Yes(product.name.clone()))
+    }
+
+    fn added_toast(&self, name: &str) -> String {
+        // A callback answer holds at most 200 characters.
+        let name = crate::bot::text::truncate_chars(name, 120);
+        self.plain("toast-added-to-cart", &[("name", name.as_ref().into())])
     }
 
     async fn cart_change(
@@ -1038,9 +1055,9 @@ impl Ctx<'_> {
         let (sent, pending, failed) = if order_kind {
             ("order-sent", "order-pending", "order-failed")
         } else if matches!(lead.kind, LeadKind::Question) {
-            ("question-sent", "question-sent", "order-failed")
+            ("question-sent", "question-sent", "error-generic")
         } else {
-            ("feedback-thanks", "feedback-thanks", "order-failed")
+            ("feedback-thanks", "feedback-thanks", "error-generic")
         };
         let Some(plugin) = plugin else {
             self.remove_keyboard(pending, &[("number", format!("#{id}").as_str().into())])

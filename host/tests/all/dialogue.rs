@@ -200,6 +200,21 @@ async fn a_customer_browses_orders_two_products_and_gets_the_crm_number() {
         .press("У кошик")
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
+    // The toast names what was added.
+    let name = first.split(" • ").next().unwrap_or_default().to_string();
+    let started = std::time::Instant::now();
+    while !olena
+        .callback_answers()
+        .iter()
+        .any(|(_, text)| text.as_deref().is_some_and(|t| t.contains(&name)))
+    {
+        assert!(
+            started.elapsed() < WAIT,
+            "no toast with `{name}`: {:?}",
+            olena.callback_answers()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     olena
         .press("Назад")
         .await
