@@ -9,41 +9,36 @@
 //! # Layout
 //! - `api`: routing, authentication, rate limiting and the catalog and pipeline endpoints.
 //! - `cards`: pipeline cards: validation, storage and rendering.
-//! - `catalog`: [`SimOffer`], [`SimProduct`] and the deterministic catalog generator.
-//! - `clock`: UTC timestamps in KeyCRM's `YYYY-MM-DD HH:MM:SS` format.
-//! - `fault`: [`Fault`] and the queue of injected faults.
-//! - `json`: money rendering, the paginated envelope and error replies.
+//! - `catalog`: [`SimOffer`], [`SimProduct`] and the deterministic catalog generator
+//!   (the amoCRM and Bitrix24 simulators seed their catalogs from it too).
+//! - `faults`: how injected [`Fault`]s look in KeyCRM (Laravel and nginx bodies).
+//! - `json`: the paginated envelope and Laravel's error replies.
 //! - `pipelines`: the account's two pipelines and their statuses.
-//! - `rate_limit`: the sliding-window limiter behind `rate_limit_per_minute`.
-//! - `record`: [`RecordedRequest`] and query-string decoding.
-//! - `server`: the hyper accept loop and the fault behaviours that need the socket.
+//!
+//! The accept loop, [`Fault`], [`RecordedRequest`], the rate limiter and the clock are
+//! shared with the other simulators and live at the crate root.
 
 mod api;
 mod cards;
-mod catalog;
-mod clock;
-mod fault;
+pub(crate) mod catalog;
+mod faults;
 mod json;
 mod pipelines;
-mod rate_limit;
-mod record;
-mod server;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
+pub use crate::fault::Fault;
+pub use crate::record::RecordedRequest;
 pub use catalog::{SimOffer, SimProduct, SimProperty};
-pub use fault::Fault;
-pub use record::RecordedRequest;
 
+use crate::fault::FaultQueue;
+use crate::rate_limit::RateLimiter;
+use crate::server::Running;
+// Re-bound here so the submodules reach them as `super::…`.
+use crate::{clock, rate_limit, record};
 use cards::CardStore;
 use catalog::Catalog;
-use fault::FaultQueue;
-use rate_limit::RateLimiter;
 
 /// What a simulated KeyCRM account contains and how strict it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,10 +101,8 @@ impl KeyCrmConfig {
 /// A running simulated KeyCRM server; dropping it or calling [`KeyCrmSim::shutdown`] stops it.
 #[derive(Debug)]
 pub struct KeyCrmSim {
-    addr: SocketAddr,
+    server: Running,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
 }
 
 impl KeyCrmSim {
@@ -120,22 +113,13 @@ impl KeyCrmSim {
 
     /// Starts a server on `addr`.
     pub async fn start_on(config: KeyCrmConfig, addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config, addr));
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(server::accept_loop(listener, Arc::clone(&shared), stopped));
-        Ok(Self {
-            addr,
-            shared,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let (server, shared) = Running::start(addr, |addr| Shared::new(config, addr)).await?;
+        Ok(Self { server, shared })
     }
 
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The API base URL, for example `http://127.0.0.1:40123/v1`.
@@ -190,25 +174,8 @@ impl KeyCrmSim {
     }
 
     /// Stops accepting connections, closes the open ones and waits for the server task.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for KeyCrmSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            // Aborting drops the accept loop's JoinSet, which aborts every connection task.
-            task.abort();
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
@@ -259,7 +226,12 @@ impl Shared {
     fn arrive(&self, request: &RecordedRequest) -> Option<Fault> {
         let mut state = self.lock();
         state.requests.push(request.clone());
-        state.faults.take(&request.path)
+        let path = request.path.as_str();
+        let api_path = api_path(path);
+        // A prefix matches the path after `/v1`, or the full path when it starts with `/v1/`.
+        state.faults.take(|prefix| {
+            api_path.starts_with(prefix) || (prefix.starts_with("/v1/") && path.starts_with(prefix))
+        })
     }
 }
 

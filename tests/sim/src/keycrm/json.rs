@@ -1,42 +1,14 @@
-//! Money rendering, the paginated envelope and the replies the endpoints produce.
+//! The paginated envelope and KeyCRM's error replies.
 
 use serde_json::{Map, Value, json};
 
 use super::record::{RecordedRequest, encode};
 
-/// Renders kopecks as a JSON number in hryvnias: `129950` is `1299.5`, `10000` is `100`.
-pub(crate) fn money(kopecks: i64) -> Value {
-    if kopecks % 100 == 0 {
-        return Value::from(kopecks / 100);
-    }
-    let sign = if kopecks < 0 { "-" } else { "" };
-    let abs = kopecks.unsigned_abs();
-    // Going through the decimal text gives the shortest f64 with at most two decimals.
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-        .parse::<f64>()
-        .map_or(Value::Null, Value::from)
-}
+pub(crate) use crate::money::money;
+pub(crate) use crate::reply::Reply;
 
-/// An HTTP answer before it is turned into a hyper response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) content_type: &'static str,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
-}
-
+/// KeyCRM's (Laravel's) error bodies.
 impl Reply {
-    /// A JSON answer.
-    pub(crate) fn json(status: u16, value: &Value) -> Self {
-        Self {
-            status,
-            content_type: "application/json",
-            headers: Vec::new(),
-            body: serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
-        }
-    }
-
     /// `{"message": message}` with `status`.
     pub(crate) fn message(status: u16, message: impl Into<String>) -> Self {
         Self::json(status, &json!({ "message": message.into() }))
@@ -63,12 +35,6 @@ impl Reply {
             n => format!("{first} (and {} more errors)", n - 1),
         };
         Self::json(422, &json!({ "message": message, "errors": fields }))
-    }
-
-    /// Adds a header.
-    pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_owned(), value.into()));
-        self
     }
 }
 
@@ -190,16 +156,6 @@ mod tests {
             headers: Vec::new(),
             body: Vec::new(),
         }
-    }
-
-    #[test]
-    fn it_renders_money_with_at_most_two_decimals() {
-        assert_eq!(money(129_950).to_string(), "1299.5");
-        assert_eq!(money(14_999).to_string(), "149.99");
-        assert_eq!(money(10_000).to_string(), "100");
-        assert_eq!(money(1).to_string(), "0.01");
-        assert_eq!(money(-250).to_string(), "-2.5");
-        assert_eq!(money(0).to_string(), "0");
     }
 
     #[test]

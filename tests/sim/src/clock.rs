@@ -1,13 +1,31 @@
-//! UTC timestamps in KeyCRM's `YYYY-MM-DD HH:MM:SS` format, without a date library.
+//! Timestamps without a date library: Unix seconds (amoCRM), KeyCRM's
+//! `YYYY-MM-DD HH:MM:SS` and Bitrix24's ISO 8601 with an offset.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The current time, formatted as KeyCRM does.
 pub(crate) fn now_utc() -> String {
-    let secs = SystemTime::now()
+    format_unix(unix_now())
+}
+
+/// The current time in whole seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    format_unix(secs)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The current time in fractional seconds since the Unix epoch.
+pub(crate) fn unix_now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Formats seconds since the Unix epoch as ISO 8601 in UTC with an explicit offset,
+/// `YYYY-MM-DDTHH:MM:SS+00:00`, as Bitrix24 writes dates.
+pub(crate) fn format_iso8601(secs: i64) -> String {
+    format!("{}+00:00", format_unix(secs).replacen(' ', "T", 1))
 }
 
 /// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
@@ -48,6 +66,11 @@ mod tests {
         assert_eq!(format_unix(1_700_000_000), "2023-11-14 22:13:20");
         assert_eq!(format_unix(1_705_305_600), "2024-01-15 08:00:00");
         assert_eq!(format_unix(-1), "1969-12-31 23:59:59");
+    }
+
+    #[test]
+    fn it_formats_iso8601_for_bitrix24() {
+        assert_eq!(format_iso8601(1_700_000_000), "2023-11-14T22:13:20+00:00");
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! [`Fault`] and the queue of injected faults.
+//! [`Fault`] and the queue of injected faults, shared by every simulator.
 
 use std::time::Duration;
 
-/// A misbehaviour the simulator can show instead of (or around) a normal answer.
+/// A misbehaviour a simulator can show instead of (or around) a normal answer.
+///
+/// Every simulator renders a fault in its own CRM's shape; the per-variant notes below
+/// give the KeyCRM shape, and [`crate::amocrm`] and [`crate::bitrix24`] describe theirs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Answers with this status. 500 and 503 get a Laravel JSON body
+    /// Answers with this status. In KeyCRM, 500 and 503 get a Laravel JSON body
     /// (`{"message":"Server Error"}`, `{"message":"Service Unavailable"}`), 502 and 504 an
     /// nginx HTML page, any other status `{"message":"<reason>"}`.
     ServerError(u16),
-    /// Answers 429 with `Retry-After` and `{"message":"Too Many Attempts."}`.
+    /// Answers "too many requests" with `Retry-After`; in KeyCRM, 429 with
+    /// `{"message":"Too Many Attempts."}`.
     RateLimited {
         /// The `Retry-After` value in seconds.
         retry_after_secs: u32,
@@ -21,10 +25,10 @@ pub enum Fault {
     MalformedJson,
     /// Closes the TCP connection without sending anything.
     DropConnection,
-    /// Processes the request normally (a card IS created) and then closes the TCP
+    /// Processes the request normally (a card or lead IS created) and then closes the TCP
     /// connection without sending the response.
     ApplyThenDrop,
-    /// Answers 200 with a valid JSON paginated envelope of at least this many bytes.
+    /// Answers 200 with a valid JSON list answer of at least this many bytes.
     HugeBody(usize),
 }
 
@@ -58,17 +62,15 @@ impl FaultQueue {
         self.rules.clear();
     }
 
-    /// Takes the first fault matching a request for `path` (the full path, with `/v1`),
-    /// using up one of its applications. A prefix matches the path after `/v1`, or the
-    /// full path when the prefix itself starts with `/v1/`.
-    pub(crate) fn take(&mut self, path: &str) -> Option<Fault> {
-        let api_path = super::api_path(path);
-        let index = self.rules.iter().position(|rule| {
-            rule.prefix.as_deref().is_none_or(|prefix| {
-                api_path.starts_with(prefix)
-                    || (prefix.starts_with("/v1/") && path.starts_with(prefix))
-            })
-        })?;
+    /// Takes the first fault whose prefix `matches` says applies to the request (a fault
+    /// without a prefix applies to every request), using up one of its applications.
+    ///
+    /// Each simulator decides what a prefix is compared with: a path, a method name.
+    pub(crate) fn take(&mut self, matches: impl Fn(&str) -> bool) -> Option<Fault> {
+        let index = self
+            .rules
+            .iter()
+            .position(|rule| rule.prefix.as_deref().is_none_or(&matches))?;
         let rule = &mut self.rules[index];
         let fault = rule.fault.clone();
         if let Some(remaining) = rule.remaining.as_mut() {
@@ -85,13 +87,19 @@ impl FaultQueue {
 mod tests {
     use super::*;
 
+    impl FaultQueue {
+        fn take_path(&mut self, path: &str) -> Option<Fault> {
+            self.take(|prefix| path.starts_with(prefix))
+        }
+    }
+
     #[test]
     fn it_counts_down_and_then_stops() {
         let mut queue = FaultQueue::default();
         queue.push(None, Fault::MalformedJson, Some(2));
-        assert_eq!(queue.take("/v1/offers"), Some(Fault::MalformedJson));
-        assert_eq!(queue.take("/v1/products"), Some(Fault::MalformedJson));
-        assert_eq!(queue.take("/v1/offers"), None);
+        assert_eq!(queue.take_path("/v1/offers"), Some(Fault::MalformedJson));
+        assert_eq!(queue.take_path("/v1/products"), Some(Fault::MalformedJson));
+        assert_eq!(queue.take_path("/v1/offers"), None);
     }
 
     #[test]
@@ -99,10 +107,10 @@ mod tests {
         let mut queue = FaultQueue::default();
         queue.push(None, Fault::DropConnection, None);
         for _ in 0..10 {
-            assert_eq!(queue.take("/v1/offers"), Some(Fault::DropConnection));
+            assert_eq!(queue.take_path("/v1/offers"), Some(Fault::DropConnection));
         }
         queue.clear();
-        assert_eq!(queue.take("/v1/offers"), None);
+        assert_eq!(queue.take_path("/v1/offers"), None);
     }
 
     #[test]
@@ -114,19 +122,19 @@ mod tests {
             Some(1),
         );
         queue.push(None, Fault::ServerError(503), Some(1));
-        assert_eq!(queue.take("/offers"), Some(Fault::ServerError(503)));
-        assert_eq!(queue.take("/offers"), None);
+        assert_eq!(queue.take_path("/offers"), Some(Fault::ServerError(503)));
+        assert_eq!(queue.take_path("/offers"), None);
         assert_eq!(
-            queue.take("/pipelines/cards"),
+            queue.take_path("/pipelines/cards"),
             Some(Fault::ServerError(500))
         );
-        assert_eq!(queue.take("/pipelines/cards"), None);
+        assert_eq!(queue.take_path("/pipelines/cards"), None);
     }
 
     #[test]
     fn it_ignores_zero_times() {
         let mut queue = FaultQueue::default();
         queue.push(None, Fault::MalformedJson, Some(0));
-        assert_eq!(queue.take("/v1/offers"), None);
+        assert_eq!(queue.take_path("/v1/offers"), None);
     }
 }

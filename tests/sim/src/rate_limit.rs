@@ -1,4 +1,4 @@
-//! The sliding-window limiter behind `KeyCrmConfig::rate_limit_per_minute`.
+//! A sliding-window request limiter (KeyCRM's per-minute and amoCRM's per-second limits).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -23,9 +23,14 @@ pub(crate) enum Verdict {
 impl RateLimiter {
     /// At most `limit` requests per key in any 60-second window.
     pub(crate) fn per_minute(limit: u32) -> Self {
+        Self::new(limit, Duration::from_secs(60))
+    }
+
+    /// At most `limit` requests per key in any window of length `window`.
+    pub(crate) fn new(limit: u32, window: Duration) -> Self {
         Self {
             limit,
-            window: Duration::from_secs(60),
+            window,
             hits: HashMap::new(),
         }
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 pub struct RecordedRequest {
     /// The method, for example `"GET"`.
     pub method: String,
-    /// The path without the query, including the `/v1` prefix.
+    /// The path without the query, as sent (for KeyCRM including the `/v1` prefix).
     pub path: String,
     /// The query parameters in order, percent-decoded (`+` is a space).
     pub query: Vec<(String, String)>,
