@@ -30,3 +30,11 @@ for dir in "${!PLUGINS[@]}"; do
   cp "plugins/$dir/manifest.toml" "plugins/dist/$id.toml"
   printf '%-10s %8d bytes  plugins/dist/%s.wasm\n' "$id" "$(stat -c %s "plugins/dist/$id.wasm")" "$id"
 done
+
+# A test build of the KeyCRM plugin with fault injection, for the host's
+# fault suite only (never shipped): it traps on leads marked `[trap]`.
+cargo build --profile plugin --target wasm32-wasip2 -p switchboard-keycrm --features fault-injection
+mkdir -p plugins/dist/test
+cp "$target_dir/wasm32-wasip2/plugin/switchboard_keycrm.wasm" plugins/dist/test/keycrm.wasm
+cp plugins/keycrm/manifest.toml plugins/dist/test/keycrm.toml
+printf '%-10s %8d bytes  plugins/dist/test/keycrm.wasm (fault injection)\n' keycrm "$(stat -c %s plugins/dist/test/keycrm.wasm)"

@@ -94,10 +94,14 @@ checkout-summary = 📝 <b>Please check your order</b>
 order-sent = 🎉 Thank you! Your order No. <b>{ $number }</b> has been placed. We’ll contact you shortly to confirm the details.
 order-pending = ✅ We’ve received your order and will confirm it shortly. There’s no need to send it again.
 order-failed = 😔 Sorry, we couldn’t place your order. Please try again a little later or message our support.
+followup-order-delivered = ✅ Your order is confirmed: No. <b>{ $number }</b>. Thank you for choosing us!
+followup-order-dead = 😔 We’re very sorry: we couldn’t pass your order on to our team. Please message our support and we’ll sort it out.
+followup-message-dead = 😔 Sorry, your message didn’t reach our team. Please message our support.
 order-cancelled = Order cancelled. Your items are still in the cart.
 checkout-phone-ok = 📞 Number saved.
 order-status-pending = awaiting confirmation
 order-status-received = received
+order-status-cancelled = cancelled
 order-status-failed = could not be submitted, please contact support
 
 ## Feedback and questions

@@ -4,6 +4,8 @@
 //! - `GET /admin/plugins`: the active plugin and the configured ones.
 //! - `POST /admin/plugins/activate` with `{"id": "bitrix24"}`: swap the CRM.
 //! - `POST /admin/reload`: re-read the config file (like SIGHUP).
+//! - `GET /admin/outbox?state=dead`: lead counts by state and the leads in
+//!   one state (default: pending and dead), newest first.
 //!
 //! Everything under `/admin` needs `Authorization: Bearer <admin.token>`.
 
@@ -20,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::app::{ActivationError, App};
 use crate::plugin::{LoadError, LoadedPlugin};
+use crate::store::LeadState;
 
 /// What the admin handlers share.
 #[derive(Clone)]
@@ -97,6 +100,7 @@ pub fn plugin_json(p: &LoadedPlugin) -> Value {
         "operations": crate::json::operations(p.info.operations),
         "compiled_from_cache": p.from_cache,
         "loaded_at_unix": loaded_at,
+        "circuit": p.breaker_state(),
     })
 }
 
@@ -141,6 +145,50 @@ async fn reload(State(state): State<AdminState>) -> Result<Json<Value>, AdminErr
     Ok(Json(json!({ "active": plugin_json(&plugin) })))
 }
 
+#[derive(Deserialize)]
+struct OutboxQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn outbox(
+    State(state): State<AdminState>,
+    query: axum::extract::Query<OutboxQuery>,
+) -> Result<Json<Value>, AdminError> {
+    let Some(store) = state.app.store() else {
+        return Err(AdminError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store is not open (no [telegram] section)".into(),
+        ));
+    };
+    let states = match query.state.as_deref() {
+        None => vec![LeadState::Pending, LeadState::Dead],
+        Some(name) => vec![LeadState::parse(name).map_err(|_| {
+            AdminError(
+                StatusCode::BAD_REQUEST,
+                format!("`state` must be pending, dead, delivered or dropped, not `{name}`"),
+            )
+        })?],
+    };
+    let failed =
+        |e: crate::store::StoreError| AdminError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let counts = store.outbox_counts().await.map_err(failed)?;
+    let mut leads = Vec::new();
+    for s in states {
+        for row in store
+            .outbox(Some(s), query.limit.unwrap_or(100).clamp(1, 1000))
+            .await
+            .map_err(failed)?
+        {
+            leads.push(crate::json::lead_row(&row));
+        }
+    }
+    Ok(Json(json!({
+        "counts": counts.iter().map(|(s, n)| (s.as_str(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+        "leads": leads,
+    })))
+}
+
 /// The admin router.
 pub fn router(app: Arc<App>, token: &str) -> Router {
     let state = AdminState {
@@ -151,6 +199,7 @@ pub fn router(app: Arc<App>, token: &str) -> Router {
         .route("/admin/plugins", get(list_plugins))
         .route("/admin/plugins/activate", post(activate))
         .route("/admin/reload", post(reload))
+        .route("/admin/outbox", get(outbox))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -25,6 +25,7 @@ pub struct App {
     config_path: PathBuf,
     config: RwLock<Config>,
     registry: Arc<Registry>,
+    store: std::sync::OnceLock<crate::store::Store>,
 }
 
 impl App {
@@ -39,12 +40,23 @@ impl App {
             config_path,
             config: RwLock::new(config),
             registry,
+            store: std::sync::OnceLock::new(),
         }))
     }
 
     /// The registry of the active plugin.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// Makes the store visible to the admin endpoint (once).
+    pub fn attach_store(&self, store: crate::store::Store) {
+        let _ = self.store.set(store);
+    }
+
+    /// The store, once attached.
+    pub fn store(&self) -> Option<&crate::store::Store> {
+        self.store.get()
     }
 
     /// The config in force.

@@ -1,4 +1,5 @@
-//! The command line: `switchboard run`, `switchboard plugin inspect|call`.
+//! The command line: `switchboard run`, `demo`, `plugin inspect|call`,
+//! `outbox list|retry|drop`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +49,46 @@ pub enum Command {
         /// What to do with a plugin.
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Inspect and repair the lead outbox (works beside a running host).
+    Outbox {
+        /// The TOML config file (its `[storage]` is used).
+        #[arg(long, short, default_value = "switchboard.toml", global = true)]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+/// `switchboard outbox …`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List leads: by default the pending and dead-lettered ones.
+    List {
+        /// Only this state: pending, dead, delivered, dropped.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many of each state.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put dead-lettered (or waiting) leads back in line, due now.
+    Retry {
+        /// Lead ids.
+        ids: Vec<i64>,
+        /// Every dead-lettered lead.
+        #[arg(long, conflicts_with = "ids")]
+        all_dead: bool,
+    },
+    /// Stop delivering leads; the rows are kept as `dropped`.
+    Drop {
+        /// Lead ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
     },
 }
 
@@ -166,7 +207,100 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Call(args),
         } => call(args).await,
+        Command::Outbox { config, command } => outbox(&config, command).await,
     }
+}
+
+async fn outbox(config_path: &Path, command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    use crate::store::LeadState;
+    let config = crate::config::Config::load(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let store = crate::store::Store::open(&config.storage_url)
+        .await
+        .context("opening the store")?;
+    let mut code = ExitCode::SUCCESS;
+    match command {
+        OutboxCommand::List { state, limit, json } => {
+            let states = match state.as_deref() {
+                None => vec![LeadState::Pending, LeadState::Dead],
+                Some(name) => vec![LeadState::parse(name).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--state must be pending, dead, delivered or dropped, not `{name}`"
+                    )
+                })?],
+            };
+            let mut rows = Vec::new();
+            for s in states {
+                rows.extend(store.outbox(Some(s), limit).await?);
+            }
+            if json {
+                let counts = store.outbox_counts().await?;
+                let value = json!({
+                    "counts": counts.iter().map(|(s, n)| (s.as_str(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+                    "leads": rows.iter().map(crate::json::lead_row).collect::<Vec<_>>(),
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                println!(
+                    "{:>6}  {:<9} {:<8} {:<10} {:>8}  {:<20} {:<10} last error",
+                    "id", "state", "kind", "plugin", "attempts", "next attempt (UTC)", "crm id"
+                );
+                for r in &rows {
+                    println!(
+                        "{:>6}  {:<9} {:<8} {:<10} {:>8}  {:<20} {:<10} {}",
+                        r.id,
+                        r.state.as_str(),
+                        r.kind,
+                        r.plugin_id,
+                        r.attempts,
+                        utc(r.next_attempt_at),
+                        r.crm_id.as_deref().unwrap_or("-"),
+                        r.last_error.as_deref().unwrap_or("-")
+                    );
+                }
+                for (state, n) in store.outbox_counts().await? {
+                    eprintln!("{}: {n}", state.as_str());
+                }
+            }
+        }
+        OutboxCommand::Retry { ids, all_dead } => {
+            if all_dead {
+                let n = store.retry_dead().await?;
+                println!("{n} dead-lettered lead(s) back in line");
+            } else if ids.is_empty() {
+                bail!("name lead ids or pass --all-dead");
+            }
+            for id in ids {
+                if store.retry_lead(id).await? {
+                    println!("lead {id}: back in line");
+                } else {
+                    eprintln!("lead {id}: not found, delivered or dropped; unchanged");
+                    code = ExitCode::from(2);
+                }
+            }
+        }
+        OutboxCommand::Drop { ids } => {
+            for id in ids {
+                if store.drop_lead(id).await? {
+                    println!("lead {id}: dropped");
+                } else {
+                    eprintln!("lead {id}: not found or already delivered; unchanged");
+                    code = ExitCode::from(2);
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(code)
+}
+
+/// A Unix-millisecond time as `YYYY-MM-DD HH:MM:SS`, UTC.
+fn utc(ms: i64) -> String {
+    let c = crate::clock::Civil::from_unix_ms(ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
 }
 
 async fn run(config_path: PathBuf) -> anyhow::Result<()> {
@@ -182,12 +316,15 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
             let store = crate::store::Store::open(&config.storage_url)
                 .await
                 .context("opening the store")?;
+            load_standby_plugins(&app, &store).await;
+            app.attach_store(store.clone());
             let parts = crate::bot::service::Parts {
                 telegram,
                 shop: config.shop.clone(),
                 tariff: config.delivery.clone(),
                 store,
                 registry: Arc::clone(app.registry()),
+                retry: crate::outbox::RetryPolicy::default(),
             };
             Some(crate::bot::service::start(parts, stop_rx.clone()).await?)
         }
@@ -236,18 +373,56 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: no new updates; finishing the ones in flight");
     let _ = stop_tx.send(true);
     if let Some(task) = dialogue {
-        // The update batch in progress finishes first, so its offset is kept.
-        if tokio::time::timeout(std::time::Duration::from_secs(30), task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the dialogue did not finish its updates within 30 s");
+        // Updates in flight and outbox attempts in flight finish first;
+        // whatever is cut off stays in the inbox and the outbox for the next
+        // start.
+        if tokio::time::timeout(SHUTDOWN_LIMIT, task).await.is_err() {
+            tracing::warn!(
+                limit_s = SHUTDOWN_LIMIT.as_secs(),
+                "stopped before everything in flight finished; it resumes at the next start"
+            );
         }
     }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// The longest a SIGTERM waits for work in flight (a plugin call's deadline
+/// plus the update drain).
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(20);
+
+/// Loads, as standbys, the configured plugins that pending leads were made
+/// with and that are not active, so the outbox can deliver them.
+async fn load_standby_plugins(app: &App, store: &crate::store::Store) {
+    let ids = match store.pending_plugins().await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list the outbox's plugins");
+            return;
+        }
+    };
+    let config = app.config().await;
+    for id in ids {
+        if id.is_empty() || app.registry().for_id(&id).is_some() {
+            continue;
+        }
+        match config.plugins.get(&id) {
+            Some(settings) => match app.registry().load_standby(settings).await {
+                Ok(_) => {
+                    tracing::info!(plugin = %id, "loaded as a standby for leads still in the outbox")
+                }
+                Err(e) => {
+                    tracing::error!(plugin = %id, error = %e, "cannot load the plugin of leads still in the outbox; they wait")
+                }
+            },
+            None => {
+                tracing::warn!(plugin = %id, "leads in the outbox were made with a plugin that is no longer configured; they wait (see `switchboard outbox list`)")
+            }
+        }
+    }
 }
 
 fn settings_for(

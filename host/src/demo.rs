@@ -127,6 +127,7 @@ pub async fn run(offers: usize) -> anyhow::Result<()> {
         tariff: None,
         store: store.clone(),
         registry,
+        retry: crate::outbox::RetryPolicy::default(),
     };
     service::start(parts, stop_rx).await?;
 

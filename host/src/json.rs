@@ -172,6 +172,27 @@ fn opt_string(v: &Value, key: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// An outbox row for the admin view and `switchboard outbox list --json`.
+pub fn lead_row(r: &crate::store::LeadRow) -> Value {
+    json!({
+        "id": r.id,
+        "state": r.state.as_str(),
+        "kind": r.kind,
+        "chat_id": r.chat_id,
+        "title": r.lead.title,
+        "idempotency_key": r.lead.idempotency_key,
+        "plugin": r.plugin_id,
+        "plugin_version": r.plugin_version,
+        "attempts": r.attempts,
+        "plugin_faults": r.plugin_faults,
+        "next_attempt_at_ms": r.next_attempt_at,
+        "last_error": r.last_error,
+        "crm_id": r.crm_id,
+        "crm_url": r.crm_url,
+        "created_at_ms": r.created_at,
+    })
+}
+
 /// Money from `{"amount": "12.50", "currency": "UAH"}` (the amount as a
 /// decimal string, never a float).
 pub fn money_from(v: &Value, key: &str) -> Result<Money, String> {

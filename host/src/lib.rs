@@ -11,9 +11,11 @@
 //! - [`admin`]: the operator's HTTP endpoint (plugin status and activation).
 //! - [`bot`]: the customer dialogue over Telegram.
 //! - [`app`]: wiring for `switchboard run`: config reloads, SIGHUP, shutdown.
+//! - [`clock`]: calendar dates from Unix time.
 //! - [`cli`]: the command line (`run`, `demo`, `plugin inspect`, `plugin call`).
 //! - [`demo`]: `switchboard demo`, the runtime against a simulated KeyCRM.
 //! - [`json`]: JSON renderings of CRM values for the CLI and the admin API.
+//! - [`outbox`]: the worker that delivers confirmed leads to the CRM.
 //! - [`store`]: the durable store (SQLite or PostgreSQL): customers, dialogues,
 //!   carts, the lead outbox, catalog snapshots.
 
@@ -21,9 +23,11 @@ pub mod admin;
 pub mod app;
 pub mod bot;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crm;
 pub mod demo;
 pub mod json;
+pub mod outbox;
 pub mod plugin;
 pub mod store;

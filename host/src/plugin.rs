@@ -13,6 +13,7 @@
 //! - [`manifest`]: the plugin manifest (`<plugin>.toml` next to the `.wasm`).
 //! - [`policy`]: which hosts a plugin may reach.
 //! - [`budget`]: per-plugin outbound request budget.
+//! - [`breaker`]: per-plugin circuit breaker.
 //! - [`sandbox`]: the per-call store state and the outbound HTTP hook.
 //! - [`runtime`]: the engine, the epoch ticker and the compile cache.
 //! - [`loaded`]: a linked plugin and its calls.
@@ -20,6 +21,7 @@
 //! - [`error`]: load and call errors.
 
 pub mod bindings;
+pub mod breaker;
 pub mod budget;
 pub mod error;
 pub mod loaded;

@@ -158,22 +158,28 @@ pub enum LeadState {
     Delivered,
     /// The CRM refused it for good; an operator must look at it.
     Dead,
+    /// An operator dropped it (`switchboard outbox drop`); kept for the record.
+    Dropped,
 }
 
 impl LeadState {
-    fn as_str(self) -> &'static str {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
             Self::Dead => "dead",
+            Self::Dropped => "dropped",
         }
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
         match s {
             "pending" => Ok(Self::Pending),
             "delivered" => Ok(Self::Delivered),
             "dead" => Ok(Self::Dead),
+            "dropped" => Ok(Self::Dropped),
             other => Err(StoreError::Corrupt {
                 what: "lead state",
                 reason: format!("unknown state `{other}`"),
@@ -195,6 +201,9 @@ pub struct NewLead {
     pub plugin_id: String,
     /// That plugin's version.
     pub plugin_version: String,
+    /// Until when the outbox worker leaves it alone because the caller is
+    /// offering it to the CRM itself; `None`: due at once.
+    pub claimed_until: Option<i64>,
 }
 
 /// A recorded lead.
@@ -232,6 +241,73 @@ pub struct LeadRow {
     pub status_final: Option<bool>,
     /// When it was confirmed.
     pub created_at: i64,
+    /// How often the plugin trapped or timed out on it.
+    pub plugin_faults: u32,
+    /// Whether the customer is owed a message about it.
+    pub followup: FollowUp,
+}
+
+/// Whether the customer is owed a message about a lead: they were told
+/// "we'll confirm shortly" and the lead has since landed or died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUp {
+    /// Nothing owed.
+    None,
+    /// A message is owed.
+    Due,
+    /// It was sent (or could not be, for good).
+    Sent,
+}
+
+impl FollowUp {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Due => "due",
+            Self::Sent => "sent",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "due" => Self::Due,
+            "sent" => Self::Sent,
+            _ => Self::None,
+        }
+    }
+}
+
+/// How an attempt to deliver a lead ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// The CRM has it.
+    Delivered {
+        /// The CRM's id.
+        crm_id: String,
+        /// The CRM's link.
+        crm_url: Option<String>,
+    },
+    /// It failed and is tried again at `at`.
+    Retry {
+        /// Why.
+        error: String,
+        /// When.
+        at: i64,
+        /// True when the plugin itself failed (trap, deadline, memory).
+        plugin_fault: bool,
+    },
+    /// Not attempted (circuit open, plugin not loaded); due again at `at`.
+    Postpone {
+        /// Why.
+        reason: String,
+        /// When.
+        at: i64,
+    },
+    /// Refused for good.
+    Dead {
+        /// The CRM's or the plugin's message.
+        error: String,
+    },
 }
 
 fn lead_kind(lead: &Lead) -> &'static str {
@@ -246,10 +322,26 @@ fn corrupt(what: &'static str) -> impl FnOnce(String) -> StoreError {
     move |reason| StoreError::Corrupt { what, reason }
 }
 
+/// A received update, as kept in the inbox until it is handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxUpdate {
+    /// Telegram's update id.
+    pub update_id: i64,
+    /// Its chat, if any.
+    pub chat_id: Option<i64>,
+    /// The update as JSON.
+    pub body: String,
+}
+
 /// The store.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads run here, concurrently.
     pool: AnyPool,
+    /// Writes run here. For a SQLite file this is one connection, so writers
+    /// queue in tokio instead of in SQLite's busy handler, which sleeps for
+    /// milliseconds at a time; otherwise it is `pool`.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -278,44 +370,36 @@ impl Store {
         let options =
             AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(e.to_string()))?;
         let memory = url.contains(":memory:");
-        let pool = AnyPoolOptions::new()
-            // An in-memory SQLite database exists per connection: keep one.
-            .max_connections(if memory { 1 } else { 8 })
-            .min_connections(if memory { 1 } else { 0 })
-            .idle_timeout(if memory {
-                None
-            } else {
-                Some(Duration::from_secs(600))
-            })
-            .max_lifetime(if memory {
-                None
-            } else {
-                Some(Duration::from_secs(3600))
-            })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        let busy =
-                            format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
-                            "PRAGMA foreign_keys = ON",
-                            busy.as_str(),
-                        ] {
-                            sqlx::query(pragma).execute(&mut *conn).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        let pool = pool_options(backend, memory, if memory { 1 } else { 4 })
+            .connect_with(options.clone())
             .await?;
+        let writer = if backend == Backend::Sqlite && !memory {
+            pool_options(backend, memory, 1)
+                .connect_with(options)
+                .await?
+        } else {
+            pool.clone()
+        };
         match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&writer).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&writer).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
+    }
+
+    /// Folds SQLite's write-ahead log into the database file and empties
+    /// it (a no-op on PostgreSQL).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Which database this is.
@@ -325,6 +409,7 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -350,7 +435,7 @@ impl Store {
         .bind(&user.language)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.customer(user.user_id)
             .await?
@@ -400,7 +485,7 @@ impl Store {
             .bind(value)
             .bind(now_ms())
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -418,14 +503,14 @@ impl Store {
 
     /// Stores the dialogue state of a chat.
     pub async fn set_dialogue(&self, chat_id: i64, state: &str) -> Result<(), StoreError> {
-        set_dialogue(&self.pool, chat_id, state).await
+        set_dialogue(&self.writer, chat_id, state).await
     }
 
     /// Forgets the dialogue state of a chat.
     pub async fn clear_dialogue(&self, chat_id: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM dialogues WHERE chat_id = $1")
             .bind(chat_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -462,7 +547,7 @@ impl Store {
         .bind(&item.image_url)
         .bind(i64::from(item.quantity.max(1)))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -477,7 +562,7 @@ impl Store {
     ) -> Result<u32, StoreError> {
         // Write first: in SQLite a transaction that reads before it writes
         // cannot wait for the lock and fails with SQLITE_BUSY instead.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let removed = sqlx::query(
             "DELETE FROM cart_items WHERE chat_id = $1 AND product_id = $2 AND quantity + $3 <= 0
              RETURNING product_id",
@@ -512,7 +597,7 @@ impl Store {
     pub async fn cart_clear(&self, chat_id: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM cart_items WHERE chat_id = $1")
             .bind(chat_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -528,10 +613,21 @@ impl Store {
         next_state: Option<&str>,
         clear_cart: bool,
     ) -> Result<i64, StoreError> {
+        Ok(self.record_lead_once(new, next_state, clear_cart).await?.0)
+    }
+
+    /// Like [`Store::record_lead`], also saying whether this call recorded
+    /// it (false: the key was known, e.g. a replayed update).
+    pub async fn record_lead_once(
+        &self,
+        new: &NewLead,
+        next_state: Option<&str>,
+        clear_cart: bool,
+    ) -> Result<(i64, bool), StoreError> {
         let now = now_ms();
         let lead_json = crate::json::lead(&new.lead).to_string();
         // Write first (see `cart_change`); a known key inserts nothing.
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         let sqlite = self.backend == Backend::Sqlite;
         if sqlite {
             sqlx::query("PRAGMA synchronous = FULL")
@@ -556,7 +652,7 @@ impl Store {
         now: i64,
         next_state: Option<&str>,
         clear_cart: bool,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<(i64, bool), StoreError> {
         use sqlx::Connection;
         let mut tx = conn.begin().await?;
         let inserted = sqlx::query(
@@ -574,7 +670,7 @@ impl Store {
         .bind(&new.plugin_id)
         .bind(&new.plugin_version)
         .bind(LeadState::Pending.as_str())
-        .bind(now)
+        .bind(new.claimed_until.unwrap_or(now))
         .bind(now)
         .bind(now)
         .fetch_optional(&mut *tx)
@@ -584,7 +680,7 @@ impl Store {
                 .bind(&new.lead.idempotency_key)
                 .fetch_one(&mut *tx)
                 .await?;
-            return Ok(row.try_get("id")?);
+            return Ok((row.try_get("id")?, false));
         };
         let id: i64 = row.try_get("id")?;
         if let Some(state) = next_state {
@@ -597,7 +693,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(id)
+        Ok((id, true))
     }
 
     /// One lead by the host's id.
@@ -647,17 +743,11 @@ impl Store {
         crm_id: &str,
         crm_url: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE leads SET state = $1, crm_id = $2, crm_url = $3, last_error = NULL, updated_at = $4 WHERE id = $5",
-        )
-        .bind(LeadState::Delivered.as_str())
-        .bind(crm_id)
-        .bind(crm_url)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let outcome = Settle::Delivered {
+            crm_id: crm_id.to_string(),
+            crm_url: crm_url.map(str::to_string),
+        };
+        self.settle(id, &outcome, false).await
     }
 
     /// Records a failed attempt; the lead stays pending until `next_attempt_at`.
@@ -667,30 +757,245 @@ impl Store {
         error: &str,
         next_attempt_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE leads SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, updated_at = $3 WHERE id = $4",
-        )
-        .bind(error)
-        .bind(next_attempt_at)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let outcome = Settle::Retry {
+            error: error.to_string(),
+            at: next_attempt_at,
+            plugin_fault: false,
+        };
+        self.settle(id, &outcome, false).await
     }
 
     /// Gives up on a lead (the CRM refused it for good).
     pub async fn mark_dead(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE leads SET state = $1, attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $4",
+        let outcome = Settle::Dead {
+            error: error.to_string(),
+        };
+        self.settle(id, &outcome, false).await
+    }
+
+    /// Records how a delivery attempt ended. With `follow_up`, a delivered
+    /// or dead lead is marked as owing the customer a message. Only a
+    /// pending lead changes: an operator may have dropped it meanwhile.
+    pub async fn settle(
+        &self,
+        id: i64,
+        outcome: &Settle,
+        follow_up: bool,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let followup = if follow_up {
+            FollowUp::Due
+        } else {
+            FollowUp::None
+        };
+        let query = match outcome {
+            Settle::Delivered { crm_id, crm_url } => sqlx::query(
+                "UPDATE leads SET state = $1, crm_id = $2, crm_url = $3, last_error = NULL,
+                 followup = $4, updated_at = $5 WHERE id = $6 AND state = 'pending'",
+            )
+            .bind(LeadState::Delivered.as_str())
+            .bind(crm_id.clone())
+            .bind(crm_url.clone())
+            .bind(followup.as_str())
+            .bind(now)
+            .bind(id),
+            Settle::Retry {
+                error,
+                at,
+                plugin_fault,
+            } => sqlx::query(
+                "UPDATE leads SET attempts = attempts + 1, plugin_faults = plugin_faults + $1,
+                 last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $5 AND state = 'pending'",
+            )
+            .bind(i64::from(*plugin_fault))
+            .bind(error.clone())
+            .bind(*at)
+            .bind(now)
+            .bind(id),
+            Settle::Postpone { reason, at } => sqlx::query(
+                "UPDATE leads SET last_error = $1, next_attempt_at = $2, updated_at = $3
+                 WHERE id = $4 AND state = 'pending'",
+            )
+            .bind(reason.clone())
+            .bind(*at)
+            .bind(now)
+            .bind(id),
+            Settle::Dead { error } => sqlx::query(
+                "UPDATE leads SET state = $1, attempts = attempts + 1, last_error = $2,
+                 followup = $3, updated_at = $4 WHERE id = $5 AND state = 'pending'",
+            )
+            .bind(LeadState::Dead.as_str())
+            .bind(error.clone())
+            .bind(followup.as_str())
+            .bind(now)
+            .bind(id),
+        };
+        query.execute(&self.writer).await?;
+        Ok(())
+    }
+
+    /// Takes up to `limit` due pending leads for delivery: each one's next
+    /// attempt moves to `lease_until`, so no other worker (or a second pass
+    /// of this one) sends it while this attempt runs; after a crash it is
+    /// due again when the lease ends.
+    pub async fn claim_due(
+        &self,
+        now: i64,
+        limit: i64,
+        lease_until: i64,
+    ) -> Result<Vec<LeadRow>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        // Write first (see `cart_change`).
+        let claimed = sqlx::query(
+            "UPDATE leads SET next_attempt_at = $1 WHERE id IN (
+                 SELECT id FROM leads WHERE state = 'pending' AND next_attempt_at <= $2
+                 ORDER BY next_attempt_at, id LIMIT $3)
+             RETURNING id",
         )
-        .bind(LeadState::Dead.as_str())
-        .bind(error)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut rows = Vec::with_capacity(claimed.len());
+        for row in &claimed {
+            let id: i64 = row.try_get("id")?;
+            let lead = sqlx::query(&format!("{LEAD_COLUMNS} WHERE id = $1"))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            rows.push(lead_row(&lead)?);
+        }
+        tx.commit().await?;
+        rows.sort_by_key(|r| (r.next_attempt_at, r.id));
+        Ok(rows)
+    }
+
+    /// Leads whose customer is owed a message, oldest first, with the
+    /// customer's language.
+    pub async fn followups_due(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(LeadRow, Option<String>)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{LEAD_COLUMNS} WHERE followup = 'due' ORDER BY updated_at, id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let lead = lead_row(row)?;
+            let language = match self.customer(lead.user_id).await? {
+                Some(c) => c.telegram.language,
+                None => None,
+            };
+            out.push((lead, language));
+        }
+        Ok(out)
+    }
+
+    /// The customer's message about a lead was sent (or given up on).
+    pub async fn followup_sent(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE leads SET followup = 'sent', updated_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Leads in one state (all states when `None`), newest first.
+    pub async fn outbox(
+        &self,
+        state: Option<LeadState>,
+        limit: i64,
+    ) -> Result<Vec<LeadRow>, StoreError> {
+        let rows = match state {
+            Some(state) => {
+                sqlx::query(&format!(
+                    "{LEAD_COLUMNS} WHERE state = $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(state.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!("{LEAD_COLUMNS} ORDER BY id DESC LIMIT $1"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(lead_row).collect()
+    }
+
+    /// How many leads are in each state.
+    pub async fn outbox_counts(&self) -> Result<Vec<(LeadState, i64)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM leads GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get("state")?;
+                Ok((LeadState::parse(&state)?, r.try_get::<i64, _>("n")?))
+            })
+            .collect()
+    }
+
+    /// Puts a dead (or pending) lead back in line, due at once, with its
+    /// plugin-fault count cleared. False when there is no such lead or it
+    /// was delivered or dropped.
+    pub async fn retry_lead(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE leads SET state = 'pending', next_attempt_at = $1, plugin_faults = 0,
+             followup = 'none', updated_at = $2 WHERE id = $3 AND state IN ('pending', 'dead')",
+        )
+        .bind(now_ms())
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Puts every dead lead back in line; returns how many.
+    pub async fn retry_dead(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE leads SET state = 'pending', next_attempt_at = $1, plugin_faults = 0,
+             followup = 'none', updated_at = $2 WHERE state = 'dead'",
+        )
+        .bind(now_ms())
+        .bind(now_ms())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Stops delivering a pending or dead lead; the row is kept. False when
+    /// there is no such lead or it was delivered.
+    pub async fn drop_lead(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE leads SET state = 'dropped', followup = 'none', updated_at = $1
+             WHERE id = $2 AND state IN ('pending', 'dead')",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The plugin ids that pending leads were made with.
+    pub async fn pending_plugins(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT plugin_id FROM leads WHERE state = 'pending'")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("plugin_id")?))
+            .collect()
     }
 
     /// Remembers the last status the CRM reported for a lead.
@@ -707,7 +1012,7 @@ impl Store {
         .bind(i32::from(is_final))
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -728,7 +1033,7 @@ impl Store {
         .bind(plugin_id)
         .bind(products_json)
         .bind(fetched_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -755,6 +1060,76 @@ impl Store {
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
 
+    // --- inbox (polling) -----------------------------------------------------
+
+    /// Stores a batch of received updates and the offset past them in one
+    /// transaction. An update already stored is kept as it was.
+    pub async fn inbox_put(
+        &self,
+        updates: &[InboxUpdate],
+        offset_setting: &str,
+        next_offset: i64,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer.begin().await?;
+        // Write first (see `cart_change`).
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(offset_setting)
+        .bind(next_offset.to_string())
+        .execute(&mut *tx)
+        .await?;
+        for update in updates {
+            sqlx::query(
+                "INSERT INTO inbox (update_id, chat_id, body, received_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (update_id) DO NOTHING",
+            )
+            .bind(update.update_id)
+            .bind(update.chat_id)
+            .bind(&update.body)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets handled updates.
+    pub async fn inbox_done(&self, ids: &[i64]) -> Result<(), StoreError> {
+        for chunk in ids.chunks(200) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "DELETE FROM inbox WHERE update_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&self.writer).await?;
+        }
+        Ok(())
+    }
+
+    /// Updates received and not yet handled, oldest first.
+    pub async fn inbox_pending(&self) -> Result<Vec<InboxUpdate>, StoreError> {
+        let rows = sqlx::query("SELECT update_id, chat_id, body FROM inbox ORDER BY update_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InboxUpdate {
+                    update_id: r.try_get("update_id")?,
+                    chat_id: r.try_get("chat_id")?,
+                    body: r.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
     /// Sets a named setting.
     pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
         sqlx::query(
@@ -763,15 +1138,50 @@ impl Store {
         )
         .bind(name)
         .bind(value)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
 }
 
+/// A pool of at most `max` connections, set up for the backend.
+fn pool_options(backend: Backend, memory: bool, max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        // An in-memory SQLite database exists per connection: keep it open.
+        .max_connections(max)
+        .min_connections(if memory { 1 } else { 0 })
+        .idle_timeout(if memory {
+            None
+        } else {
+            Some(Duration::from_secs(600))
+        })
+        .max_lifetime(if memory {
+            None
+        } else {
+            Some(Duration::from_secs(3600))
+        })
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    let busy = format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA foreign_keys = ON",
+                        busy.as_str(),
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+}
+
 const LEAD_COLUMNS: &str =
     "SELECT id, chat_id, user_id, kind, lead, state, attempts, next_attempt_at, last_error,
-    plugin_id, plugin_version, crm_id, crm_url, status_name, status_final, created_at FROM leads";
+    plugin_id, plugin_version, crm_id, crm_url, status_name, status_final, created_at,
+    plugin_faults, followup FROM leads";
 
 async fn set_dialogue<'e, E>(executor: E, chat_id: i64, state: &str) -> Result<(), StoreError>
 where
@@ -832,5 +1242,7 @@ fn lead_row(r: &AnyRow) -> Result<LeadRow, StoreError> {
         status_name: r.try_get("status_name")?,
         status_final: r.try_get::<Option<i32>, _>("status_final")?.map(|f| f != 0),
         created_at: r.try_get("created_at")?,
+        plugin_faults: u32::try_from(r.try_get::<i64, _>("plugin_faults")?).unwrap_or(u32::MAX),
+        followup: FollowUp::parse(&r.try_get::<String, _>("followup")?),
     })
 }

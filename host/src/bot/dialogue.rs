@@ -33,12 +33,15 @@ use crate::config::ShopSettings;
 use crate::crm::{Contact, Lead, LeadKind, LineItem, Money};
 use crate::plugin::Registry;
 use crate::store::{
-    CartItem, ContactField, Customer, LeadRow, LeadState, NewLead, Store, TelegramUser,
+    CartItem, ContactField, Customer, LeadRow, LeadState, NewLead, Settle, Store, TelegramUser,
 };
 
 /// The longest a customer waits for the CRM to take a lead before being
 /// told it will be confirmed later.
 const CRM_WAIT: Duration = Duration::from_secs(15);
+/// How long the outbox worker leaves a lead alone while the dialogue offers
+/// it to the CRM (past `CRM_WAIT`, so the two never send it at once).
+const INLINE_LEASE: Duration = Duration::from_secs(45);
 /// How many orders the status and profile views list.
 const RECENT_ORDERS: i64 = 10;
 /// The longest text accepted as feedback, a question or a profile value.
@@ -55,7 +58,7 @@ pub struct Dialogue {
     /// The catalog cache.
     pub catalog: Catalog,
     /// Customer-facing texts.
-    pub texts: Texts,
+    pub texts: Arc<Texts>,
     /// Signs inline-button data.
     pub codec: Codec,
     /// The shop's links and settings.
@@ -70,12 +73,21 @@ pub struct Dialogue {
     pub token: String,
     /// The bot's username, for lead sources.
     pub bot_username: String,
+    /// Telegram's flood limits on what the bot sends.
+    pub outgoing: Arc<crate::bot::outgoing::Outgoing>,
+    /// Wakes the outbox worker when a lead is left to it.
+    pub outbox: Arc<tokio::sync::Notify>,
+    /// The outbox's retry policy, for the first attempt's outcome too.
+    pub retry: crate::outbox::RetryPolicy,
 }
 
 /// One chat's context while handling an update.
 struct Ctx<'a> {
     d: &'a Dialogue,
     chat: ChatId,
+    /// The message or button press being handled: the same after a
+    /// redelivery, so a replayed confirmation does not make a second lead.
+    trigger: String,
     locale: Locale,
     customer: Customer,
 }
@@ -104,7 +116,12 @@ impl Dialogue {
         }
     }
 
-    async fn ctx(&self, user: &User, chat: ChatId) -> Result<Ctx<'_>, HandleError> {
+    async fn ctx(
+        &self,
+        user: &User,
+        chat: ChatId,
+        trigger: String,
+    ) -> Result<Ctx<'_>, HandleError> {
         let telegram = TelegramUser {
             user_id: i64::try_from(user.id.0).unwrap_or(i64::MAX),
             chat_id: chat.0,
@@ -121,6 +138,7 @@ impl Dialogue {
         Ok(Ctx {
             d: self,
             chat,
+            trigger,
             locale: self.locale_for(user),
             customer,
         })
@@ -133,7 +151,9 @@ impl Dialogue {
         if !message.chat.is_private() {
             return Ok(());
         }
-        let ctx = self.ctx(&user, message.chat.id).await?;
+        let ctx = self
+            .ctx(&user, message.chat.id, format!("m{}", message.id.0))
+            .await?;
         let state = ctx.state().await?;
         if let Some(contact) = message.contact() {
             let own = contact.user_id.is_some_and(|id| id == user.id);
@@ -172,7 +192,9 @@ impl Dialogue {
             teloxide::types::MaybeInaccessibleMessage::Inaccessible(_) => false,
         };
         let message_id = editable.then(|| message.id());
-        let ctx = self.ctx(&query.from, chat).await?;
+        let ctx = self
+            .ctx(&query.from, chat, format!("c{}", query.id.0))
+            .await?;
         let action = query
             .data
             .as_deref()
@@ -264,18 +286,8 @@ where
 }
 
 fn date(ms: i64) -> String {
-    // Days since the epoch to a civil date (UTC), without a date crate.
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{day:02}.{month:02}.{year}")
+    let c = crate::clock::Civil::from_unix_ms(ms);
+    format!("{:02}.{:02}.{}", c.day, c.month, c.year)
 }
 
 fn sum(price: &Money, quantity: u32) -> Money {
@@ -370,6 +382,7 @@ impl Ctx<'_> {
         if let Some(markup) = markup {
             request = request.reply_markup(markup);
         }
+        self.d.outgoing.acquire(self.chat.0).await;
         Ok(with_retry_after(|| request.clone(), &self.d.token).await?)
     }
 
@@ -800,6 +813,7 @@ impl Ctx<'_> {
         {
             // A caption holds 1,024 characters; the description is cut to fit.
             let caption = fit_utf16(&full, CAPTION_MAX_UTF16);
+            self.d.outgoing.acquire(self.chat.0).await;
             let sent = self
                 .d
                 .bot
@@ -1013,12 +1027,7 @@ impl Ctx<'_> {
                 None
             }
         };
-        let key = format!(
-            "tg-{}-{}-{:016x}",
-            self.chat.0,
-            crate::store::now_ms(),
-            rand::random::<u64>()
-        );
+        let key = format!("tg-{}-{}", self.chat.0, self.trigger);
         let order_kind = matches!(kind, LeadKind::Order(_));
         let lead = Lead {
             idempotency_key: key,
@@ -1034,6 +1043,7 @@ impl Ctx<'_> {
             comment,
             source: format!("telegram:@{}", self.d.bot_username),
         };
+        let now = crate::store::now_ms();
         let new = NewLead {
             chat_id: self.chat.0,
             user_id: self.user_id(),
@@ -1046,11 +1056,14 @@ impl Ctx<'_> {
                 .as_ref()
                 .map(|p| p.info.version.clone())
                 .unwrap_or_default(),
+            claimed_until: plugin
+                .as_ref()
+                .map(|_| now + INLINE_LEASE.as_millis() as i64),
         };
-        let id = self
+        let (id, recorded) = self
             .d
             .store
-            .record_lead(&new, Some(&State::Menu.to_json()), clear_cart)
+            .record_lead_once(&new, Some(&State::Menu.to_json()), clear_cart)
             .await?;
         let (sent, pending, failed) = if order_kind {
             ("order-sent", "order-pending", "order-failed")
@@ -1059,47 +1072,44 @@ impl Ctx<'_> {
         } else {
             ("feedback-thanks", "feedback-thanks", "error-generic")
         };
+        if !recorded {
+            // A redelivered confirmation: the lead exists and is the
+            // outbox's (or already the CRM's) now.
+            tracing::info!(
+                lead = id,
+                "confirmation seen again; the lead is already recorded"
+            );
+            return self.menu("menu-title", &[]).await;
+        }
         let Some(plugin) = plugin else {
+            self.d.outbox.notify_one();
             self.remove_keyboard(pending, &[("number", format!("#{id}").as_str().into())])
                 .await?;
             return self.menu("menu-title", &[]).await;
         };
-        let outcome = tokio::time::timeout(CRM_WAIT, plugin.create_lead(&lead)).await;
-        match outcome {
-            Ok(Ok(created)) => {
-                self.d
-                    .store
-                    .mark_delivered(id, &created.id, created.url.as_deref())
-                    .await?;
-                self.remove_keyboard(sent, &[("number", created.id.as_str().into())])
+        let result = match tokio::time::timeout(CRM_WAIT, plugin.create_lead(&lead)).await {
+            Ok(result) => result,
+            Err(_) => Err(crate::plugin::CallError::Timeout {
+                plugin: plugin.id().to_string(),
+                operation: "create-lead",
+                timeout_ms: CRM_WAIT.as_millis() as u64,
+            }),
+        };
+        let outcome = crate::outbox::judge(&result, 0, 0, &self.d.retry, crate::store::now_ms());
+        // Told right below, so no follow-up is owed.
+        self.d.store.settle(id, &outcome, false).await?;
+        match &outcome {
+            Settle::Delivered { crm_id, .. } => {
+                self.remove_keyboard(sent, &[("number", crm_id.as_str().into())])
                     .await?;
             }
-            Ok(Err(e))
-                if e.crm_error().is_some_and(|c| !c.is_transient()) && !e.is_plugin_fault() =>
-            {
-                tracing::error!(lead = id, error = %e, "the CRM refused a lead");
-                self.d.store.mark_dead(id, &e.to_string()).await?;
+            Settle::Dead { error } => {
+                tracing::error!(lead = id, error = %error, "ALERT the CRM refused a lead; dead-lettered");
                 self.remove_keyboard(failed, &[]).await?;
             }
-            Ok(Err(e)) => {
-                tracing::warn!(lead = id, error = %e, "the CRM did not take a lead now; it stays in the outbox");
-                self.d
-                    .store
-                    .mark_retry(id, &e.to_string(), crate::store::now_ms() + 30_000)
-                    .await?;
-                self.remove_keyboard(pending, &[("number", format!("#{id}").as_str().into())])
-                    .await?;
-            }
-            Err(_) => {
-                tracing::warn!(lead = id, "the CRM is slow; the lead stays in the outbox");
-                self.d
-                    .store
-                    .mark_retry(
-                        id,
-                        "timed out waiting for the CRM",
-                        crate::store::now_ms() + 30_000,
-                    )
-                    .await?;
+            Settle::Retry { error, .. } | Settle::Postpone { reason: error, .. } => {
+                tracing::warn!(lead = id, error = %error, "the CRM did not take a lead now; the outbox will retry");
+                self.d.outbox.notify_one();
                 self.remove_keyboard(pending, &[("number", format!("#{id}").as_str().into())])
                     .await?;
             }
@@ -1161,6 +1171,7 @@ impl Ctx<'_> {
             (Some(name), _) => name.clone(),
             (None, LeadState::Pending) => self.plain("order-status-pending", &[]),
             (None, LeadState::Dead) => self.plain("order-status-failed", &[]),
+            (None, LeadState::Dropped) => self.plain("order-status-cancelled", &[]),
             (None, LeadState::Delivered) => self.plain("order-status-received", &[]),
         }
     }
@@ -1191,6 +1202,7 @@ impl Ctx<'_> {
         let ctx = Ctx {
             d: self.d,
             chat: self.chat,
+            trigger: self.trigger.clone(),
             locale: self.locale,
             customer: customer.unwrap_or_else(|| self.customer.clone()),
         };

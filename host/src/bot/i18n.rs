@@ -266,9 +266,14 @@ pub const MESSAGES: &[MessageSpec] = &[
     spec!("order-pending"),
     spec!("order-failed"),
     spec!("order-cancelled"),
+    // Follow-ups from the outbox.
+    spec!("followup-order-delivered", "number": Text),
+    spec!("followup-order-dead"),
+    spec!("followup-message-dead"),
     spec!("checkout-phone-ok"),
     spec!("order-status-pending"),
     spec!("order-status-received"),
+    spec!("order-status-cancelled"),
     spec!("order-status-failed"),
     // Feedback and questions.
     spec!("feedback-prompt"),

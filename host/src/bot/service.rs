@@ -17,6 +17,7 @@ use crate::bot::i18n::{Locale, Texts};
 use crate::bot::phone::CountryCode;
 use crate::bot::telegram::{self, redact};
 use crate::config::{ShopSettings, TelegramSettings, UpdateMode};
+use crate::outbox::{Outbox, RetryPolicy};
 use crate::plugin::Registry;
 use crate::store::Store;
 
@@ -74,6 +75,8 @@ pub struct Parts {
     pub store: Store,
     /// The CRM plugins.
     pub registry: Arc<Registry>,
+    /// How the outbox worker retries leads the CRM did not take at once.
+    pub retry: RetryPolicy,
 }
 
 async fn callback_secret(store: &Store) -> Result<Vec<u8>, StartError> {
@@ -136,20 +139,43 @@ pub async fn start(
         parts.store.clone(),
         parts.shop.catalog_ttl,
     );
+    let outgoing = Arc::new(crate::bot::outgoing::Outgoing::new(parts.telegram.limits));
+    let followup_wake = Arc::new(tokio::sync::Notify::new());
+    let outbox = Outbox::new(
+        parts.store.clone(),
+        Arc::clone(&parts.registry),
+        parts.retry,
+        Arc::clone(&followup_wake),
+    );
     let dialogue = Arc::new(Dialogue {
         bot: bot.clone(),
         store: parts.store.clone(),
         registry: parts.registry,
         catalog,
-        texts,
+        texts: Arc::new(texts),
         codec,
         country,
         tariff: parts.tariff,
         delivery_text: parts.shop.delivery_text.clone(),
         token: token.clone(),
         bot_username: me.username.clone().unwrap_or_default(),
-        shop: parts.shop,
+        shop: parts.shop.clone(),
+        outbox: outbox.waker(),
+        retry: parts.retry,
+        outgoing: Arc::clone(&outgoing),
     });
+    let followups = crate::bot::followup::FollowUps {
+        bot: bot.clone(),
+        store: parts.store.clone(),
+        texts: Arc::clone(&dialogue.texts),
+        shop: parts.shop,
+        token: token.clone(),
+        outgoing,
+    };
+    let background = vec![
+        tokio::spawn(outbox.run(stop.clone())),
+        tokio::spawn(followups.run(followup_wake, stop.clone())),
+    ];
     let handler = move |update: Update| {
         let dialogue = Arc::clone(&dialogue);
         async move { dialogue.handle(update).await }
@@ -162,13 +188,8 @@ pub async fn start(
                 tracing::warn!(error = %redact(&e.to_string(), &token), "deleteWebhook failed");
             }
             tracing::info!(bot = %username, "Telegram dialogue started (polling)");
-            Ok(tokio::spawn(telegram::poll(
-                bot,
-                parts.store,
-                token,
-                handler,
-                stop,
-            )))
+            let updates = tokio::spawn(telegram::poll(bot, parts.store, token, handler, stop));
+            Ok(join_all(updates, background))
         }
         UpdateMode::Webhook {
             listen,
@@ -188,7 +209,7 @@ pub async fn start(
                 .map_err(|e| StartError::Webhook(redact(&e.to_string(), &token)))?;
             tracing::info!(bot = %username, listen = %listen, "Telegram dialogue started (webhook)");
             let mut stop = stop;
-            Ok(tokio::spawn(async move {
+            let updates = tokio::spawn(async move {
                 let shutdown = async move {
                     let _ = stop.wait_for(|s| *s).await;
                 };
@@ -198,7 +219,23 @@ pub async fn start(
                 {
                     tracing::error!(error = %e, "the webhook server stopped");
                 }
-            }))
+            });
+            Ok(join_all(updates, background))
         }
     }
+}
+
+/// One handle for the update loop and the background tasks: it finishes
+/// when the updates in flight are done, then the outbox attempts in flight.
+fn join_all(updates: JoinHandle<()>, background: Vec<JoinHandle<()>>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = updates.await {
+            tracing::error!(error = %e, "the update loop failed");
+        }
+        for task in background {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "a background task failed");
+            }
+        }
+    })
 }

@@ -1,21 +1,19 @@
 //! The Telegram side: the Bot API client, token redaction, and the polling
-//! loop that commits its offset only past updates it has processed.
+//! loop, which confirms updates to Telegram only once they are stored.
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Update};
 
+use crate::bot::dispatch::{Dispatcher, chat_of};
 use crate::config::TelegramSettings;
-use crate::store::Store;
+use crate::store::{InboxUpdate, Store, StoreError};
 
-/// The client every handler uses: teloxide's `Bot` behind its throttle.
-pub type Client = Throttle<Bot>;
+/// The client every handler uses. Telegram's flood limits are kept by
+/// [`crate::bot::outgoing::Outgoing`], not by a client adaptor.
+pub type Client = Bot;
 
 /// The store setting that holds the next `getUpdates` offset.
 pub const OFFSET_SETTING: &str = "telegram.offset";
@@ -34,40 +32,23 @@ pub fn redact(text: &str, token: &str) -> String {
 #[error("config key `telegram.api_url`: {0}")]
 pub struct ClientError(String);
 
-/// Builds the client for a Bot API server, throttled to the configured
-/// limits (the throttle is effectively off when limits are disabled).
+/// Builds the client for a Bot API server.
 pub fn client(settings: &TelegramSettings) -> Result<Client, ClientError> {
     let url = reqwest::Url::parse(&settings.api_url).map_err(|e| ClientError(e.to_string()))?;
-    let bot = Bot::new(settings.token.clone()).set_api_url(url);
-    let l = settings.limits;
-    let limits = if l.enabled {
-        Limits {
-            messages_per_sec_chat: l.per_chat_per_second,
-            // teloxide applies its per-minute chat limit to groups.
-            messages_per_min_chat: l.per_group_per_minute,
-            messages_per_min_channel_or_supergroup: l.per_group_per_minute,
-            messages_per_sec_overall: l.per_second,
-        }
-    } else {
-        Limits {
-            messages_per_sec_chat: 1_000_000,
-            messages_per_min_chat: 1_000_000,
-            messages_per_min_channel_or_supergroup: 1_000_000,
-            messages_per_sec_overall: 1_000_000,
-        }
-    };
-    Ok(Throttle::new_spawn(bot, limits))
+    Ok(Bot::new(settings.token.clone()).set_api_url(url))
 }
 
-/// The chat an update belongs to, for ordering (`None`: no chat at all).
-fn chat_of(update: &Update) -> Option<i64> {
-    update.chat().map(|c| c.id.0)
-}
+/// How long a stopping poller lets in-flight updates finish.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
-/// Polls `getUpdates` until `stop` resolves. Each batch is handled with
-/// chats in parallel and each chat's updates in order; only when the whole
-/// batch is handled is the offset stored and confirmed to Telegram (by the
-/// next `getUpdates`), so a crash mid-batch redelivers what was not done.
+/// Polls `getUpdates` until `stop` resolves.
+///
+/// Each batch is written to the store's inbox, with the offset past it, in
+/// one transaction; only then does the next `getUpdates` confirm it to
+/// Telegram. The updates run on per-chat workers ([`Dispatcher`]), so
+/// polling goes on while a slow chat waits for its CRM, and a handled
+/// update leaves the inbox. After a crash the inbox is replayed first, so
+/// an update is handled at least once and never lost.
 pub async fn poll<H, F>(
     bot: Client,
     store: Store,
@@ -78,7 +59,10 @@ pub async fn poll<H, F>(
     H: Fn(Update) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let handle = Arc::new(handle);
+    let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let dispatcher = Dispatcher::new(handle, done_tx);
+    let forgetter = tokio::spawn(forget_handled(store.clone(), done_rx));
+    replay_inbox(&store, &dispatcher).await;
     let mut offset: i32 = match store.setting(OFFSET_SETTING).await {
         Ok(Some(text)) => text.parse().unwrap_or(0),
         Ok(None) => 0,
@@ -95,52 +79,124 @@ pub async fn poll<H, F>(
             .timeout(25)
             .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
         let updates = tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
+            _ = stop.wait_for(|s| *s) => break,
             result = request.send() => result,
         };
-        let updates = match updates {
-            Ok(updates) => {
-                backoff = Duration::from_millis(500);
-                updates
-            }
+        let failure = match updates {
+            Ok(updates) => match take(&store, updates).await {
+                Ok(Some((next, batch))) => {
+                    backoff = Duration::from_millis(500);
+                    offset = next;
+                    for (id, update) in batch {
+                        dispatcher.dispatch(id, update);
+                    }
+                    continue;
+                }
+                Ok(None) => {
+                    backoff = Duration::from_millis(500);
+                    continue;
+                }
+                // Not confirmed to Telegram, so the batch comes again.
+                Err(e) => (format!("cannot store received updates: {e}"), backoff),
+            },
             Err(e) => {
                 let wait = match &e {
                     teloxide::RequestError::RetryAfter(secs) => secs.duration(),
                     _ => backoff,
                 };
-                tracing::warn!(error = %redact(&e.to_string(), &token), wait_ms = wait.as_millis() as u64, "getUpdates failed");
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-                continue;
+                (
+                    format!("getUpdates failed: {}", redact(&e.to_string(), &token)),
+                    wait,
+                )
             }
         };
-        let Some(last) = updates.iter().map(|u| u.id.0).max() else {
-            continue;
-        };
-        let mut by_chat: BTreeMap<Option<i64>, Vec<Update>> = BTreeMap::new();
-        for update in updates {
-            by_chat.entry(chat_of(&update)).or_default().push(update);
+        let (error, wait) = failure;
+        tracing::warn!(%error, wait_ms = wait.as_millis() as u64, "polling paused");
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            _ = tokio::time::sleep(wait) => {}
         }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (_, updates) in by_chat {
-            let handle = Arc::clone(&handle);
-            tasks.spawn(async move {
-                for update in updates {
-                    handle(update).await;
-                }
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            if let Err(e) = done {
-                tracing::error!(error = %e, "an update handler panicked; its chat's remaining updates in this batch were skipped");
+    }
+    if !dispatcher.drain(DRAIN_LIMIT).await {
+        tracing::warn!(
+            in_flight = dispatcher.in_flight(),
+            "stopping with updates still being handled; they stay in the inbox and run again at the next start"
+        );
+    }
+    drop(dispatcher);
+    let _ = forgetter.await;
+}
+
+/// Stores a batch in the inbox; returns the next offset and the updates.
+async fn take(
+    store: &Store,
+    updates: Vec<Update>,
+) -> Result<Option<(i32, Vec<(u32, Update)>)>, StoreError> {
+    let Some(last) = updates.iter().map(|u| u.id.0).max() else {
+        return Ok(None);
+    };
+    let next = i32::try_from(u64::from(last) + 1).unwrap_or(i32::MAX);
+    let mut rows = Vec::with_capacity(updates.len());
+    for update in &updates {
+        match serde_json::to_string(update) {
+            Ok(body) => rows.push(InboxUpdate {
+                update_id: i64::from(update.id.0),
+                chat_id: chat_of(update),
+                body,
+            }),
+            // Still handled now; only a crash before it finishes loses it.
+            Err(e) => {
+                tracing::warn!(update = update.id.0, error = %e, "update not kept in the inbox")
             }
         }
-        offset = i32::try_from(u64::from(last) + 1).unwrap_or(i32::MAX);
-        if let Err(e) = store.set_setting(OFFSET_SETTING, &offset.to_string()).await {
-            tracing::error!(error = %e, "cannot store the polling offset; updates may be handled twice after a restart");
+    }
+    store
+        .inbox_put(&rows, OFFSET_SETTING, i64::from(next))
+        .await?;
+    Ok(Some((
+        next,
+        updates.into_iter().map(|u| (u.id.0, u)).collect(),
+    )))
+}
+
+/// Hands the updates a crash left unhandled to the dispatcher.
+async fn replay_inbox(store: &Store, dispatcher: &Dispatcher) {
+    let pending = match store.inbox_pending().await {
+        Ok(pending) => pending,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the inbox; updates received before the restart are not replayed");
+            return;
+        }
+    };
+    if !pending.is_empty() {
+        tracing::info!(
+            updates = pending.len(),
+            "replaying updates received before the restart"
+        );
+    }
+    for row in pending {
+        let id = u32::try_from(row.update_id).unwrap_or(u32::MAX);
+        match serde_json::from_str::<Update>(&row.body) {
+            Ok(update) => dispatcher.dispatch(id, update),
+            Err(e) => {
+                tracing::warn!(update = row.update_id, error = %e, "an unreadable update in the inbox is dropped");
+                if let Err(e) = store.inbox_done(&[row.update_id]).await {
+                    tracing::error!(error = %e, "cannot drop an inbox row");
+                }
+            }
+        }
+    }
+}
+
+/// Deletes handled updates from the inbox, many per statement.
+async fn forget_handled(store: Store, mut done: tokio::sync::mpsc::UnboundedReceiver<u32>) {
+    let mut ids = Vec::new();
+    while done.recv_many(&mut ids, 512).await > 0 {
+        let batch: Vec<i64> = ids.drain(..).map(i64::from).collect();
+        if let Err(e) = store.inbox_done(&batch).await {
+            // They run again after a restart: at least once, never lost.
+            tracing::error!(error = %e, updates = batch.len(), "cannot remove handled updates from the inbox");
         }
     }
 }

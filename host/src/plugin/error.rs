@@ -154,6 +154,19 @@ pub enum CallError {
     /// No plugin is active.
     #[error("no CRM plugin is active")]
     NoActivePlugin,
+    /// The circuit breaker refused the call: the CRM failed repeatedly or
+    /// asked for a pause.
+    #[error(
+        "plugin `{plugin}`: {operation} not attempted, CRM calls are paused for {retry_in_ms} ms after repeated failures"
+    )]
+    CircuitOpen {
+        /// The plugin id.
+        plugin: String,
+        /// The operation.
+        operation: &'static str,
+        /// How long until a call is tried again.
+        retry_in_ms: u64,
+    },
 }
 
 impl CallError {

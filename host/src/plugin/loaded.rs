@@ -1,5 +1,6 @@
 //! A loaded plugin: its manifest, its linked component and its calls.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,10 +12,11 @@ use crate::crm::{
     CrmError, Lead, LeadRef, PipelineStatus, PluginInfo, Product, ProductPage, StatusEvent,
 };
 use crate::plugin::bindings::{Crm, CrmPre};
+use crate::plugin::breaker::{Breaker, BreakerState, Health};
 use crate::plugin::budget::RequestBudget;
 use crate::plugin::manifest::{Manifest, wit_compatible};
 use crate::plugin::policy::HostPolicy;
-use crate::plugin::sandbox::{PluginState, SandboxSpec};
+use crate::plugin::sandbox::{CALL_PREFIX, PluginState, SandboxSpec};
 use crate::plugin::{CallError, LoadError, PLUGIN_INTERFACE, Runtime, WIT_VERSION};
 
 /// Extra time past the call deadline before the call's future is dropped;
@@ -48,6 +50,9 @@ pub struct LoadedPlugin {
     spec: Arc<SandboxSpec>,
     pre: CrmPre<PluginState>,
     runtime: Arc<Runtime>,
+    /// Set by the registry; a plugin loaded on its own (`plugin call`,
+    /// tests) runs every call.
+    breaker: Option<Arc<Breaker>>,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -187,6 +192,7 @@ impl LoadedPlugin {
             spec,
             pre,
             runtime: Arc::clone(runtime),
+            breaker: None,
         };
         let info = plugin.call_info().await.map_err(|e| LoadError::SelfCheck {
             id: plugin.manifest.id.clone(),
@@ -220,6 +226,7 @@ impl LoadedPlugin {
     async fn instantiate(
         &self,
         operation: &'static str,
+        call: BTreeMap<String, String>,
     ) -> Result<(Store<PluginState>, Crm, tokio::sync::OwnedSemaphorePermit), CallError> {
         let permit = tokio::time::timeout(
             self.spec.timeout,
@@ -244,7 +251,7 @@ impl LoadedPlugin {
         let deadline = Instant::now() + self.spec.timeout;
         let mut store = Store::new(
             self.runtime.engine(),
-            PluginState::new(Arc::clone(&self.spec), deadline),
+            PluginState::new(Arc::clone(&self.spec), deadline).with_call_context(call),
         );
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(1);
@@ -293,6 +300,35 @@ impl LoadedPlugin {
         failure
     }
 
+    fn permit(
+        &self,
+        operation: &'static str,
+    ) -> Result<Option<crate::plugin::breaker::Permit<'_>>, CallError> {
+        let Some(breaker) = &self.breaker else {
+            return Ok(None);
+        };
+        breaker
+            .check()
+            .map(Some)
+            .map_err(|wait| CallError::CircuitOpen {
+                plugin: self.id().into(),
+                operation,
+                retry_in_ms: wait.as_millis() as u64,
+            })
+    }
+
+    /// Shares a breaker (the registry keeps one per plugin id, so a new
+    /// version of a plugin inherits the state of the CRM behind it).
+    pub fn with_breaker(mut self, breaker: Arc<Breaker>) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// The circuit breaker's state (`None`: no breaker).
+    pub fn breaker_state(&self) -> Option<BreakerState> {
+        self.breaker.as_ref().map(|b| b.state())
+    }
+
     fn timed_out(&self, operation: &'static str) -> CallError {
         let failure = CallError::Timeout {
             plugin: self.id().into(),
@@ -314,8 +350,8 @@ impl LoadedPlugin {
 /// Runs one export on a fresh instance, under the deadline, and maps every
 /// way it can fail to a [`CallError`].
 macro_rules! invoke {
-    ($self:ident, $operation:literal, |$guest:ident, $store:ident| $call:expr) => {{
-        let (mut $store, instance, _permit) = $self.instantiate($operation).await?;
+    ($self:ident, $operation:literal, $context:expr, |$guest:ident, $store:ident| $call:expr) => {{
+        let (mut $store, instance, _permit) = $self.instantiate($operation, $context).await?;
         let $guest = instance.switchboard_crm_plugin();
         let outcome = tokio::time::timeout($self.spec.timeout + DROP_GRACE, $call).await;
         match outcome {
@@ -326,10 +362,55 @@ macro_rules! invoke {
     }};
 }
 
+/// [`invoke!`] behind the circuit breaker: refused at once while the
+/// circuit is open, and every outcome reported to it.
+macro_rules! guarded {
+    ($self:ident, $operation:literal, |$guest:ident, $store:ident| $call:expr) => {
+        guarded!($self, $operation, BTreeMap::new(), |$guest, $store| $call)
+    };
+    ($self:ident, $operation:literal, $context:expr, |$guest:ident, $store:ident| $call:expr) => {{
+        let permit = $self.permit($operation)?;
+        let result = invoke!($self, $operation, $context, |$guest, $store| $call);
+        let result = match result {
+            Ok(inner) => $self.crm_result(inner),
+            Err(e) => Err(e),
+        };
+        if let Some(permit) = permit {
+            permit.record(health_of(&result));
+        }
+        result
+    }};
+}
+
+/// What a call's outcome says about the CRM's health.
+fn health_of<T>(result: &Result<T, CallError>) -> Health {
+    match result {
+        Ok(_) => Health::Healthy,
+        Err(CallError::Crm { error, .. }) => match error {
+            CrmError::Unavailable(_) | CrmError::Unauthorized(_) => Health::Failed,
+            CrmError::RateLimited(secs) => {
+                Health::Pause(Duration::from_secs(u64::from(*secs).max(1)))
+            }
+            CrmError::InvalidRequest(_) | CrmError::NotFound(_) | CrmError::Unsupported(_) => {
+                Health::Healthy
+            }
+        },
+        Err(CallError::Timeout { .. } | CallError::OutOfMemory { .. } | CallError::Trap { .. }) => {
+            Health::Failed
+        }
+        Err(
+            CallError::Instantiate { .. }
+            | CallError::NoActivePlugin
+            | CallError::CircuitOpen { .. },
+        ) => Health::Neutral,
+    }
+}
+
 impl LoadedPlugin {
     /// `info()`.
     pub async fn call_info(&self) -> Result<PluginInfo, CallError> {
-        invoke!(self, "info", |guest, store| guest.call_info(&mut store))
+        invoke!(self, "info", BTreeMap::new(), |guest, store| guest
+            .call_info(&mut store))
     }
 
     /// `list-products(cursor, limit)`.
@@ -338,9 +419,8 @@ impl LoadedPlugin {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<ProductPage, CallError> {
-        let result = invoke!(self, "list-products", |guest, store| guest
-            .call_list_products(&mut store, cursor, limit))?;
-        self.crm_result(result)
+        guarded!(self, "list-products", |guest, store| guest
+            .call_list_products(&mut store, cursor, limit))
     }
 
     /// Every page of the catalog, following cursors until the last page.
@@ -374,23 +454,42 @@ impl LoadedPlugin {
 
     /// `get-product(id)`.
     pub async fn get_product(&self, id: &str) -> Result<Product, CallError> {
-        let result = invoke!(self, "get-product", |guest, store| guest
-            .call_get_product(&mut store, id))?;
-        self.crm_result(result)
+        guarded!(self, "get-product", |guest, store| guest
+            .call_get_product(&mut store, id))
     }
 
-    /// `create-lead(lead)`.
+    /// `create-lead(lead)`, as a first attempt.
     pub async fn create_lead(&self, lead: &Lead) -> Result<LeadRef, CallError> {
-        let result = invoke!(self, "create-lead", |guest, store| guest
-            .call_create_lead(&mut store, lead))?;
-        self.crm_result(result)
+        self.create_lead_attempt(lead, 1, crate::store::now_ms())
+            .await
+    }
+
+    /// `create-lead(lead)` as attempt number `attempt` (1 = first) of a
+    /// lead first offered at `first_attempt_unix_ms`. The plugin reads both
+    /// through `config` (`call.attempt`, `call.first-attempt-unix-ms`): on a
+    /// retry it can look up whether the CRM already took the lead, whose
+    /// answer was lost, before creating it again.
+    pub async fn create_lead_attempt(
+        &self,
+        lead: &Lead,
+        attempt: u32,
+        first_attempt_unix_ms: i64,
+    ) -> Result<LeadRef, CallError> {
+        let context = BTreeMap::from([
+            (format!("{CALL_PREFIX}attempt"), attempt.max(1).to_string()),
+            (
+                format!("{CALL_PREFIX}first-attempt-unix-ms"),
+                first_attempt_unix_ms.to_string(),
+            ),
+        ]);
+        guarded!(self, "create-lead", context, |guest, store| guest
+            .call_create_lead(&mut store, lead))
     }
 
     /// `lead-status(id)`.
     pub async fn lead_status(&self, id: &str) -> Result<PipelineStatus, CallError> {
-        let result = invoke!(self, "lead-status", |guest, store| guest
-            .call_lead_status(&mut store, id))?;
-        self.crm_result(result)
+        guarded!(self, "lead-status", |guest, store| guest
+            .call_lead_status(&mut store, id))
     }
 
     /// `handle-webhook(headers, body)`.
@@ -399,8 +498,7 @@ impl LoadedPlugin {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<Vec<StatusEvent>, CallError> {
-        let result = invoke!(self, "handle-webhook", |guest, store| guest
-            .call_handle_webhook(&mut store, headers, body))?;
-        self.crm_result(result)
+        guarded!(self, "handle-webhook", |guest, store| guest
+            .call_handle_webhook(&mut store, headers, body))
     }
 }

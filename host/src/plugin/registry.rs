@@ -4,6 +4,11 @@
 //! a swap never interrupts a call in flight: it finishes on the old plugin,
 //! and the old plugin is dropped when its last call ends. A component that
 //! fails to load is refused and the previous plugin stays active.
+//!
+//! The plugin swapped out stays loaded as a *standby* for its id, so leads
+//! already in the outbox still reach the CRM they were made for (see
+//! [`Registry::for_id`]). Request budgets and circuit breakers are kept per
+//! plugin id: a new version of a plugin talks to the same CRM.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwapOption;
 
 use crate::config::PluginSettings;
+use crate::plugin::breaker::{Breaker, BreakerSettings};
 use crate::plugin::budget::RequestBudget;
 use crate::plugin::{CallError, LoadError, LoadedPlugin, Runtime};
 
@@ -22,17 +28,74 @@ pub struct Registry {
     swapping: tokio::sync::Mutex<()>,
     /// Request budgets by plugin id, kept across versions of a plugin.
     budgets: Mutex<HashMap<String, Arc<RequestBudget>>>,
+    /// Circuit breakers by plugin id.
+    breakers: Mutex<HashMap<String, Arc<Breaker>>>,
+    breaker_settings: BreakerSettings,
+    /// Plugins swapped out, by id, kept for the leads made with them.
+    standby: Mutex<HashMap<String, Arc<LoadedPlugin>>>,
 }
 
 impl Registry {
     /// An empty registry on a runtime.
     pub fn new(runtime: Arc<Runtime>) -> Self {
+        Self::with_breaker_settings(runtime, BreakerSettings::default())
+    }
+
+    /// An empty registry whose circuit breakers use `breaker_settings`.
+    pub fn with_breaker_settings(runtime: Arc<Runtime>, breaker_settings: BreakerSettings) -> Self {
         Self {
             runtime,
             active: ArcSwapOption::empty(),
             swapping: tokio::sync::Mutex::new(()),
             budgets: Mutex::new(HashMap::new()),
+            breakers: Mutex::new(HashMap::new()),
+            breaker_settings,
+            standby: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The plugin to use for work made with plugin `id`: the active plugin
+    /// when it has that id (whatever its version), else the one swapped out
+    /// most recently with that id. `None` when no such plugin is loaded.
+    pub fn for_id(&self, id: &str) -> Option<Arc<LoadedPlugin>> {
+        if let Some(active) = self.active.load_full()
+            && active.id() == id
+        {
+            return Some(active);
+        }
+        lock(&self.standby).get(id).cloned()
+    }
+
+    /// Loads a plugin as a standby for its id without activating it (for
+    /// leads left in the outbox by a plugin that is no longer active).
+    pub async fn load_standby(
+        &self,
+        settings: &PluginSettings,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let plugin = self.load(settings).await?;
+        lock(&self.standby).insert(settings.id.clone(), Arc::clone(&plugin));
+        Ok(plugin)
+    }
+
+    fn breaker_for(&self, id: &str) -> Arc<Breaker> {
+        let mut breakers = lock(&self.breakers);
+        Arc::clone(
+            breakers
+                .entry(id.to_string())
+                .or_insert_with(|| Arc::new(Breaker::new(self.breaker_settings))),
+        )
+    }
+
+    async fn load(&self, settings: &PluginSettings) -> Result<Arc<LoadedPlugin>, LoadError> {
+        // The manifest is read twice (here for the budget, then by `load`);
+        // it is a few hundred bytes and keeps `load` self-contained.
+        let manifest_limit =
+            crate::plugin::manifest::Manifest::load(&settings.manifest_path())?.rate_limit;
+        let budget = self.budget_for(settings, manifest_limit);
+        let plugin = LoadedPlugin::load(&self.runtime, settings, budget)
+            .await?
+            .with_breaker(self.breaker_for(&settings.id));
+        Ok(Arc::new(plugin))
     }
 
     /// The runtime plugins run on.
@@ -51,10 +114,7 @@ impl Registry {
         manifest_limit: Option<crate::config::RateLimit>,
     ) -> Option<Arc<RequestBudget>> {
         let limit = settings.rate_limit.or(manifest_limit)?;
-        let mut budgets = self
-            .budgets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut budgets = lock(&self.budgets);
         let budget = budgets
             .entry(settings.id.clone())
             .and_modify(|b| {
@@ -72,13 +132,17 @@ impl Registry {
         settings: &PluginSettings,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let _one_at_a_time = self.swapping.lock().await;
-        // The manifest is read twice (here for the budget, then by `load`);
-        // it is a few hundred bytes and keeps `load` self-contained.
-        let manifest_limit =
-            crate::plugin::manifest::Manifest::load(&settings.manifest_path())?.rate_limit;
-        let budget = self.budget_for(settings, manifest_limit);
-        let plugin = Arc::new(LoadedPlugin::load(&self.runtime, settings, budget).await?);
+        let plugin = self.load(settings).await?;
         let previous = self.active.swap(Some(Arc::clone(&plugin)));
+        {
+            let mut standby = lock(&self.standby);
+            standby.remove(plugin.id());
+            if let Some(old) = &previous
+                && old.id() != plugin.id()
+            {
+                standby.insert(old.id().to_string(), Arc::clone(old));
+            }
+        }
         match previous {
             Some(old) => tracing::info!(
                 from = %format!("{} {}", old.id(), old.manifest.version),
@@ -97,4 +161,8 @@ impl Registry {
         }
         Ok(plugin)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

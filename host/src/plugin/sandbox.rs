@@ -232,9 +232,24 @@ pub struct PluginState {
     pub limiter: MemoryLimiter,
     spec: Arc<SandboxSpec>,
     log_lines: u32,
+    /// Per-call context, read through `config` under the reserved `call.`
+    /// prefix (see [`CALL_PREFIX`]).
+    call: BTreeMap<String, String>,
 }
 
+/// Config keys under this prefix describe the call, not the plugin's
+/// configuration: `call.attempt` (1 for a lead's first offer to the CRM, 2
+/// and up for retries) and `call.first-attempt-unix-ms`. An operator cannot
+/// set them: manifests refuse unknown keys.
+pub const CALL_PREFIX: &str = "call.";
+
 impl PluginState {
+    /// Adds the per-call context.
+    pub fn with_call_context(mut self, call: BTreeMap<String, String>) -> Self {
+        self.call = call;
+        self
+    }
+
     /// A fresh state for one call that must end by `deadline`.
     pub fn new(spec: Arc<SandboxSpec>, deadline: Instant) -> Self {
         let wasi = WasiCtx::builder()
@@ -259,6 +274,7 @@ impl PluginState {
             },
             spec,
             log_lines: 0,
+            call: BTreeMap::new(),
         }
     }
 }
@@ -298,11 +314,22 @@ impl crm::types::Host for PluginState {}
 
 impl crm::config::Host for PluginState {
     fn get(&mut self, key: String) -> Option<String> {
+        if key.starts_with(CALL_PREFIX) {
+            return self.call.get(&key).cloned();
+        }
         self.spec.config.get(&key).cloned()
     }
 
     fn keys(&mut self) -> Vec<String> {
-        self.spec.config.keys().cloned().collect()
+        let mut keys: Vec<String> = self
+            .spec
+            .config
+            .keys()
+            .chain(self.call.keys())
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
     }
 }
 

@@ -8,6 +8,7 @@ use switchboard::bot::delivery::{Band, Tariff};
 use switchboard::bot::service::{self, Parts};
 use switchboard::config::{MessageLimits, RateLimit, ShopSettings, TelegramSettings, UpdateMode};
 use switchboard::crm::Money;
+use switchboard::outbox::RetryPolicy;
 use switchboard::plugin::Registry;
 use switchboard::store::LeadState;
 use switchboard::store::Store;
@@ -59,6 +60,7 @@ impl Shop {
             tariff,
             store: store.clone(),
             registry: Arc::clone(registry),
+            retry: RetryPolicy::default(),
         };
         let task = service::start(parts, stop_rx)
             .await
@@ -715,6 +717,7 @@ async fn burst(limited: bool) -> (usize, usize) {
         tariff: None,
         store,
         registry,
+        retry: RetryPolicy::default(),
     };
     service::start(parts, stop_rx)
         .await

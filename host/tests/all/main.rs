@@ -7,6 +7,7 @@ mod catalog;
 mod cli;
 mod dialogue;
 mod example;
+mod faults;
 mod keycrm;
 mod polling;
 mod sandbox;

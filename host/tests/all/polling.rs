@@ -1,5 +1,6 @@
 //! The polling loop against the Bot API simulator: chats in parallel, each
-//! chat in order, and the offset committed only past handled updates.
+//! chat in order, no chat waiting for another's batch, and every update kept
+//! in the inbox until it is handled.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,6 +52,9 @@ fn start(
             if let Some((chat, text)) = text_of(&update) {
                 if text == "hang" {
                     std::future::pending::<()>().await;
+                }
+                if text == "slow" {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
                 }
                 // Chat 1 is slow, so chat 2 overtakes it unless ordering is per chat only.
                 if chat == 1 {
@@ -118,7 +122,7 @@ async fn chats_run_in_parallel_each_in_order_and_nothing_is_lost_or_repeated() {
     let order = seen.lock().map(|s| s.clone()).unwrap_or_default();
     assert_eq!(order[0].0, 2, "{order:?}");
 
-    // The offset is committed once the batch is done.
+    // The offset is stored with the batch; handled updates leave the inbox.
     let started = Instant::now();
     while store.setting(OFFSET_SETTING).await.ok().flatten().is_none() {
         assert!(
@@ -200,4 +204,57 @@ async fn a_bot_api_outage_is_ridden_out() {
             .all(|r| r.error_code == 502 && r.method.eq_ignore_ascii_case("getUpdates"))
     );
     task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_chat_does_not_hold_up_the_others_and_the_inbox_empties() {
+    let sim = TelegramSim::start(SimConfig::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    let seen: Seen = Arc::default();
+    let (task, stop) = start(&sim, &store, &seen);
+    let (slow, quick) = (sim.user(4, "Di"), sim.user(5, "Ed"));
+    slow.send_text("slow").await;
+    slow.send_text("after slow").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Sent after the slow update was taken: with a batch barrier these
+    // would wait for it.
+    let started = Instant::now();
+    for i in 0..3 {
+        quick.send_text(&format!("q{i}")).await;
+    }
+    wait_for(&seen, 3).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the quick chat waited {:?} for the slow one",
+        started.elapsed()
+    );
+    assert_eq!(texts(&seen, 5), ["q0", "q1", "q2"]);
+    assert!(texts(&seen, 4).is_empty(), "the slow update finished early");
+    wait_for(&seen, 5).await;
+    assert_eq!(texts(&seen, 4), ["slow", "after slow"]);
+
+    let started = Instant::now();
+    loop {
+        let pending = store
+            .inbox_pending()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if pending.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still in the inbox: {pending:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap_or_else(|_| panic!("the poller did not stop"))
+        .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -66,6 +66,7 @@ fn order(key: &str, user_id: i64) -> NewLead {
         },
         plugin_id: "keycrm".into(),
         plugin_version: "0.1.0".into(),
+        claimed_until: None,
     }
 }
 

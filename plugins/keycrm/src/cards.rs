@@ -5,6 +5,10 @@
 //! comment, and into a custom field when the operator configured one. The
 //! idempotency key is written into the comment too, so a manager (and a
 //! later lookup) can tell a retried lead from a new one.
+//!
+//! KeyCRM cannot filter cards on the comment, so a retry lists this source's
+//! cards created since the first attempt and matches the key line: one
+//! request per 50 recent cards, paid only on retries.
 
 use serde_json::{Value, json};
 use switchboard_plugin_sdk::{CrmError, Lead, LeadKind, LeadRef, PipelineStatus, money};
@@ -91,7 +95,62 @@ pub fn card_body(
     body
 }
 
-/// Creates the card and returns its id.
+/// How far before the first attempt the lookup reaches: KeyCRM filters on
+/// its own local time, whose offset from UTC the plugin does not know.
+const LOOKUP_SLACK_MS: i64 = 15 * 3600 * 1000;
+/// The most card pages a lookup reads (50 cards each).
+const LOOKUP_MAX_PAGES: u32 = 20;
+
+/// A card of this source created since the first attempt whose manager
+/// comment carries the lead's idempotency key: the CRM took an earlier
+/// attempt whose answer was lost.
+pub fn find_earlier(
+    api: &Api,
+    lead: &Lead,
+    since_unix_ms: i64,
+) -> Result<Option<LeadRef>, CrmError> {
+    let marker = format!("{KEY_MARKER} {}", lead.idempotency_key);
+    let from = switchboard_plugin_sdk::time::utc_datetime(since_unix_ms - LOOKUP_SLACK_MS);
+    for page in 1..=LOOKUP_MAX_PAGES {
+        let query = format!(
+            "/pipelines/cards?limit=50&page={page}&filter[source_id]={}&filter[created_between]={}",
+            api.source_id,
+            from.replace(' ', "%20"),
+        );
+        let list: CardList = api.get(&query)?;
+        if let Some(card) = list.data.iter().find(|c| {
+            c.manager_comment
+                .as_deref()
+                .is_some_and(|m| m.lines().any(|line| line.trim() == marker))
+        }) {
+            return Ok(Some(LeadRef {
+                id: card.id.to_string(),
+                url: None,
+            }));
+        }
+        if list.data.len() < 50 {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+#[derive(serde::Deserialize)]
+struct CardList {
+    #[serde(default)]
+    data: Vec<ListedCard>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedCard {
+    id: i64,
+    #[serde(default)]
+    manager_comment: Option<String>,
+}
+
+/// Creates the card and returns its id. On a retry (the host's
+/// `call.attempt` ≥ 2) the card an earlier attempt created, if any, is
+/// returned instead of a second one.
 pub fn create(api: &Api, lead: &Lead) -> Result<LeadRef, CrmError> {
     if let LeadKind::Order(items) = &lead.kind
         && items.is_empty()
@@ -99,6 +158,16 @@ pub fn create(api: &Api, lead: &Lead) -> Result<LeadRef, CrmError> {
         return Err(CrmError::InvalidRequest(
             "an order needs at least one item".into(),
         ));
+    }
+    if switchboard_plugin_sdk::call::attempt() > 1 {
+        let since = switchboard_plugin_sdk::call::first_attempt_unix_ms().unwrap_or(0);
+        if let Some(earlier) = find_earlier(api, lead, since)? {
+            switchboard_plugin_sdk::log::info(&format!(
+                "card {} already holds lead {}; not creating it again",
+                earlier.id, lead.idempotency_key
+            ));
+            return Ok(earlier);
+        }
     }
     let body = card_body(
         lead,

@@ -40,6 +40,10 @@ impl Crm for KeyCrm {
     }
 
     fn create_lead(lead: Lead) -> Result<LeadRef, CrmError> {
+        #[cfg(feature = "fault-injection")]
+        if lead.contact.full_name.contains("[trap]") {
+            panic!("fault injection: trapping on a lead marked [trap]");
+        }
         let api = api::Api::from_config()?;
         cards::create(&api, &lead)
     }

@@ -14,6 +14,7 @@
 pub mod errors;
 pub mod http;
 pub mod money;
+pub mod time;
 
 /// The generated bindings of the `crm` world. Prefer the re-exports at the
 /// crate root; these are here for what they do not cover.
@@ -55,6 +56,28 @@ pub mod config {
     /// Every key the operator set.
     pub fn keys() -> Vec<String> {
         host::keys()
+    }
+}
+
+/// What the host says about the current call (read through `config` under
+/// the reserved `call.` prefix, which operators cannot set).
+pub mod call {
+    use crate::bindings::switchboard::crm::config as host;
+
+    /// For `create-lead`: 1 on a lead's first offer to the CRM; 2 and up
+    /// when an earlier attempt may have reached the CRM (its answer lost),
+    /// so a plugin should look the idempotency key up before creating.
+    /// Hosts older than this contract detail say nothing: 1.
+    pub fn attempt() -> u32 {
+        host::get("call.attempt")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    }
+
+    /// For `create-lead`: when the lead was first offered (Unix ms), to
+    /// bound a lookup of earlier attempts.
+    pub fn first_attempt_unix_ms() -> Option<i64> {
+        host::get("call.first-attempt-unix-ms").and_then(|v| v.parse().ok())
     }
 }
 

@@ -477,7 +477,7 @@ fn store(
         updated: seq,
         deleted: false,
     });
-    inner.notify_bot_event();
+    inner.notify_bot_event(chat_id);
     message
 }
 
@@ -582,7 +582,7 @@ pub(crate) fn edit(
     **message = updated;
     stored.updated = seq;
     state.event_seq = seq;
-    inner.notify_bot_event();
+    inner.notify_bot_event(chat_id);
     Ok(result)
 }
 
@@ -616,7 +616,7 @@ pub(crate) fn delete(
     if deleted == 0 && method == "deleteMessage" {
         return Err(ApiError::bad_request("message to delete not found"));
     }
-    inner.notify_bot_event();
+    inner.notify_bot_event(chat_id);
     Ok(Value::Bool(true))
 }
 

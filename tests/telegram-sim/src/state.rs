@@ -27,8 +27,10 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     /// Bumped whenever the update queue or the webhook setting changes.
     pub updates: watch::Sender<u64>,
-    /// Bumped whenever a bot message is created, edited or deleted.
-    pub bot_events: watch::Sender<u64>,
+    /// Per chat: bumped whenever a bot message there is created, edited or
+    /// deleted. Per chat, so a message wakes only the user it is for (one
+    /// channel for all would wake every waiting user for every message).
+    bot_events: Mutex<HashMap<i64, watch::Sender<u64>>>,
     /// Set to true when the simulator shuts down.
     pub shutdown: watch::Sender<bool>,
 }
@@ -40,7 +42,7 @@ impl Inner {
             config,
             state: Mutex::new(State::default()),
             updates: watch::Sender::new(0),
-            bot_events: watch::Sender::new(0),
+            bot_events: Mutex::new(HashMap::new()),
             shutdown: watch::Sender::new(false),
         }
     }
@@ -56,8 +58,18 @@ impl Inner {
         self.updates.send_modify(|n| *n += 1);
     }
 
-    pub fn notify_bot_event(&self) {
-        self.bot_events.send_modify(|n| *n += 1);
+    pub fn notify_bot_event(&self, chat_id: i64) {
+        self.bot_events_of(chat_id).send_modify(|n| *n += 1);
+    }
+
+    /// The bot-event channel of one chat.
+    pub fn bot_events_of(&self, chat_id: i64) -> watch::Sender<u64> {
+        self.bot_events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(chat_id)
+            .or_insert_with(|| watch::Sender::new(0))
+            .clone()
     }
 
     pub fn is_shutting_down(&self) -> bool {

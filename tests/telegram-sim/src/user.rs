@@ -428,7 +428,7 @@ impl VirtualUser {
         pred: impl Fn(&BotMessage) -> bool,
     ) -> Result<BotMessage, SimError> {
         let deadline = Instant::now() + timeout;
-        let mut events = self.inner.bot_events.subscribe();
+        let mut events = self.inner.bot_events_of(self.id).subscribe();
         loop {
             {
                 let state = self.inner.lock();

@@ -1,0 +1,17 @@
+-- Updates taken from getUpdates and not yet handled. A batch is written here
+-- (with the new offset) before Telegram is told it was received, so an
+-- update is never lost to a crash, and no chat waits for another's batch.
+CREATE TABLE inbox (
+    update_id   BIGINT PRIMARY KEY,
+    chat_id     BIGINT,
+    body        TEXT NOT NULL,
+    received_at BIGINT NOT NULL
+);
+
+-- The outbox worker's bookkeeping. `followup`: whether the customer is owed
+-- a message about the lead ('none', 'due', 'sent'); `plugin_faults`: how
+-- often the plugin trapped or timed out on this lead (a poison lead is
+-- dead-lettered instead of retried forever).
+ALTER TABLE leads ADD COLUMN followup TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE leads ADD COLUMN plugin_faults BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX leads_followup ON leads (followup);
