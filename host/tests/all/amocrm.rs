@@ -145,9 +145,17 @@ async fn it_reads_every_page_of_a_230_product_catalog() {
             .find(|p| p.id == product.id.to_string())
             .unwrap_or_else(|| panic!("product {} missing", product.id));
         assert_eq!(item.name, product.name);
-        assert_eq!(item.price, uah(product.price_kopecks), "product {}", product.id);
+        assert_eq!(
+            item.price,
+            uah(product.price_kopecks),
+            "product {}",
+            product.id
+        );
         assert_eq!(item.sku.as_deref(), Some(product.sku.as_str()));
-        assert_eq!(item.description.as_deref(), Some(product.description.as_str()));
+        assert_eq!(
+            item.description.as_deref(),
+            Some(product.description.as_str())
+        );
         assert_eq!(item.stock, None);
     }
 
@@ -524,7 +532,11 @@ async fn it_turns_status_webhooks_into_events() {
             ),
         ]
     );
-    assert_eq!(calls(&sim), ["GET /leads/pipelines"], "one request names all");
+    assert_eq!(
+        calls(&sim),
+        ["GET /leads/pipelines"],
+        "one request names all"
+    );
 
     // Another account's webhook is refused, before any request.
     sim.clear_requests();

@@ -27,7 +27,8 @@ fn settings(sim: &Bitrix24Sim) -> PluginSettings {
     s.allow_http_loopback = true;
     s.timeout = Duration::from_secs(5);
     s.config.insert("webhook_url".into(), sim.webhook_url());
-    s.config.insert("application_token".into(), APP_TOKEN.into());
+    s.config
+        .insert("application_token".into(), APP_TOKEN.into());
     s
 }
 
@@ -156,7 +157,10 @@ async fn it_reads_every_page_of_a_230_product_catalog() {
             product.id
         );
         assert_eq!(item.sku.as_deref(), Some(product.xml_id.as_str()));
-        assert_eq!(item.description.as_deref(), Some(product.description.as_str()));
+        assert_eq!(
+            item.description.as_deref(),
+            Some(product.description.as_str())
+        );
     }
 
     // Five calls, `start` 0…200, each the same JSON but for `start`; none
@@ -177,7 +181,11 @@ async fn it_reads_every_page_of_a_230_product_catalog() {
     for r in sim.requests() {
         assert_eq!(r.method, "POST");
         assert_eq!(r.header("content-type"), Some("application/json"));
-        assert!(r.path.starts_with("/rest/1/sim0webhook0code/"), "{}", r.path);
+        assert!(
+            r.path.starts_with("/rest/1/sim0webhook0code/"),
+            "{}",
+            r.path
+        );
     }
 }
 

@@ -135,8 +135,8 @@ pub fn element_to_product(element: &Element, api_fields: &Fields<'_>) -> Option<
     if element.is_deleted.unwrap_or(false) {
         return None;
     }
-    let price = field(element, api_fields.price)
-        .and_then(|v| money::from_json(v, 2, api_fields.currency));
+    let price =
+        field(element, api_fields.price).and_then(|v| money::from_json(v, 2, api_fields.currency));
     let Some(price) = price else {
         log::warn(&format!(
             "catalog element {} has no valid `{}` field; left out",
@@ -241,8 +241,7 @@ pub fn get(api: &Api, id: &str) -> Result<Product, CrmError> {
     let element_id: u64 = id.trim().parse().map_err(|_| not_found())?;
     let catalog = catalog_id(api)?;
     let query = form::query_string(&[("filter[id]", element_id.to_string())]);
-    let page: Option<Page<Element>> =
-        api.get(&format!("/catalogs/{catalog}/elements?{query}"))?;
+    let page: Option<Page<Element>> = api.get(&format!("/catalogs/{catalog}/elements?{query}"))?;
     let element = page
         .into_iter()
         .flat_map(|p| p.embedded.elements)
@@ -269,11 +268,11 @@ mod tests {
 
     fn element(id: i64, price: Value) -> Value {
         json!({"id": id, "name": format!("Товар {id}"), "is_deleted": false,
-            "custom_fields_values": [
-                {"field_id": 1, "field_code": "SKU", "values": [{"value": format!("S-{id}")}]},
-                {"field_id": 2, "field_code": "PRICE", "values": [{"value": price}]},
-                {"field_id": 3, "field_code": "DESCRIPTION", "values": [{"value": "Опис"}]}
-            ]})
+        "custom_fields_values": [
+            {"field_id": 1, "field_code": "SKU", "values": [{"value": format!("S-{id}")}]},
+            {"field_id": 2, "field_code": "PRICE", "values": [{"value": price}]},
+            {"field_id": 3, "field_code": "DESCRIPTION", "values": [{"value": "Опис"}]}
+        ]})
     }
 
     #[test]
@@ -284,7 +283,9 @@ mod tests {
             limit: 250,
         };
         assert_eq!(Cursor::parse(&c.render()).ok(), Some(c));
-        for bad in ["", "1", "1:2", "1:0:50", "1:1:251", "1:1:0", "x:1:1", "1:1:1:1"] {
+        for bad in [
+            "", "1", "1:2", "1:0:50", "1:1:251", "1:1:0", "x:1:1", "1:1:1:1",
+        ] {
             assert!(Cursor::parse(bad).is_err(), "{bad}");
         }
     }

@@ -38,10 +38,13 @@ fn contact_json(lead: &Lead) -> Value {
     let mut fields = Vec::new();
     if let Some(phone) = c.phone.as_deref().filter(|p| !p.trim().is_empty()) {
         // A Telegram customer's number is a mobile one.
-        fields.push(json!({"field_code": "PHONE", "values": [{"value": phone, "enum_code": "MOB"}]}));
+        fields
+            .push(json!({"field_code": "PHONE", "values": [{"value": phone, "enum_code": "MOB"}]}));
     }
     if let Some(email) = c.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        fields.push(json!({"field_code": "EMAIL", "values": [{"value": email, "enum_code": "WORK"}]}));
+        fields.push(
+            json!({"field_code": "EMAIL", "values": [{"value": email, "enum_code": "WORK"}]}),
+        );
     }
     let mut contact = json!({ "name": c.full_name.trim() });
     if !fields.is_empty() {

@@ -74,7 +74,9 @@ pub fn status(api: &Api, id: &str) -> Result<PipelineStatus, CrmError> {
     let not_found = || CrmError::NotFound(format!("no lead `{id}`"));
     let lead_id: u64 = id.trim().parse().map_err(|_| not_found())?;
     // A missing lead is 204, not 404.
-    let lead: LeadStatus = api.get(&format!("/leads/{lead_id}"))?.ok_or_else(not_found)?;
+    let lead: LeadStatus = api
+        .get(&format!("/leads/{lead_id}"))?
+        .ok_or_else(not_found)?;
     let pipeline: Option<Pipeline> = api.get(&format!("/leads/pipelines/{}", lead.pipeline_id))?;
     Ok(named(lead.status_id, pipeline.as_ref()))
 }

@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn maps_bitrix_failures() {
         assert!(matches!(
-            err(503, r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#),
+            err(
+                503,
+                r#"{"error":"QUERY_LIMIT_EXCEEDED","error_description":"Too many requests"}"#
+            ),
             CrmError::RateLimited(2)
         ));
         assert!(matches!(
@@ -133,7 +136,10 @@ mod tests {
             CrmError::InvalidRequest(m) if m == "HTTP 400: Unknown source 'X' in field SOURCE_ID."
         ));
         assert!(matches!(
-            err(404, r#"{"error":"ERROR_METHOD_NOT_FOUND","error_description":"Method not found!"}"#),
+            err(
+                404,
+                r#"{"error":"ERROR_METHOD_NOT_FOUND","error_description":"Method not found!"}"#
+            ),
             CrmError::InvalidRequest(_)
         ));
         assert!(matches!(

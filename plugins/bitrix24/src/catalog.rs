@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_plugin_sdk::{CrmError, Product, ProductPage, log, money};
 
-use crate::api::Api;
 use crate::answer::Answer;
+use crate::api::Api;
 
 /// Bitrix24's fixed page size.
 pub const PAGE: u64 = 50;
@@ -89,7 +89,11 @@ pub fn html_to_text(html: &str) -> String {
 
 /// A product record as a WIT product; `None` when inactive or without a
 /// valid price (one bad record must not hide the rest of the catalog).
-pub fn record_to_product(record: &Record, default_currency: &str, sku_field: &str) -> Option<Product> {
+pub fn record_to_product(
+    record: &Record,
+    default_currency: &str,
+    sku_field: &str,
+) -> Option<Product> {
     let id = text(&record.id)?;
     if record.active.as_deref().is_some_and(|a| a != "Y") {
         return None;
@@ -250,7 +254,8 @@ mod tests {
         assert_eq!(p.price.minor_units, 129_950);
         assert_eq!(p.price.currency, "UAH");
         assert_eq!(p.sku.as_deref(), Some("S-7"));
-        let r: Record = serde_json::from_value(json!({"ID": "8", "PRICE": null})).unwrap_or_default();
+        let r: Record =
+            serde_json::from_value(json!({"ID": "8", "PRICE": null})).unwrap_or_default();
         assert!(record_to_product(&r, "UAH", "XML_ID").is_none());
         let r: Record = serde_json::from_value(json!({"ID": "9", "PRICE": "1", "ACTIVE": "N"}))
             .unwrap_or_default();

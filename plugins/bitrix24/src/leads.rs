@@ -161,8 +161,14 @@ mod tests {
         assert_eq!(f["ORIGIN_ID"], "tg-1");
         assert_eq!(f["ORIGINATOR_ID"], "switchboard");
         assert_eq!(f["SOURCE_ID"], "STORE");
-        assert_eq!(f["PHONE"], json!([{"VALUE": "+380501234567", "VALUE_TYPE": "MOBILE"}]));
-        assert_eq!(f["IM"], json!([{"VALUE": "olena", "VALUE_TYPE": "TELEGRAM"}]));
+        assert_eq!(
+            f["PHONE"],
+            json!([{"VALUE": "+380501234567", "VALUE_TYPE": "MOBILE"}])
+        );
+        assert_eq!(
+            f["IM"],
+            json!([{"VALUE": "olena", "VALUE_TYPE": "TELEGRAM"}])
+        );
         assert!(f.get("EMAIL").is_none(), "a blank e-mail is left out");
     }
 

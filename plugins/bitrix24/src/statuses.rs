@@ -92,7 +92,9 @@ pub fn status(api: &Api, id: &str) -> Result<PipelineStatus, CrmError> {
         .result
         .status_id
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| CrmError::Unavailable(format!("Bitrix24 sent lead {id} without a status")))?;
+        .ok_or_else(|| {
+            CrmError::Unavailable(format!("Bitrix24 sent lead {id} without a status"))
+        })?;
     let statuses: Answer<Vec<StatusRecord>> = api.call(
         "crm.status.list",
         &json!({ "filter": { "ENTITY_ID": "STATUS" } }),
@@ -123,10 +125,7 @@ mod tests {
     fn semantics_decide_finality() {
         let all = statuses();
         let s = named("NEW", Some("P"), &all);
-        assert_eq!(
-            (s.name.as_str(), s.is_final),
-            ("Не оброблений", false)
-        );
+        assert_eq!((s.name.as_str(), s.is_final), ("Не оброблений", false));
         assert!(!named("PROCESSED", None, &all).is_final);
         assert!(named("JUNK", None, &all).is_final);
         assert!(named("UC_LOST", None, &all).is_final);

@@ -66,8 +66,20 @@ pub mod config {
 }
 
 /// Logging into the host's `tracing`, tagged with the plugin id.
+///
+/// In native builds (a plugin's unit tests) there is no host, so messages go
+/// to stderr instead; decoding code may then log without breaking its tests.
 pub mod log {
+    #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::crm::log::{Level, log};
+
+    #[cfg(not(target_arch = "wasm32"))]
+    use crate::bindings::switchboard::crm::log::Level;
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn log(level: Level, message: &str) {
+        eprintln!("[{level:?}] {message}");
+    }
 
     /// Logs at debug level.
     pub fn debug(message: &str) {

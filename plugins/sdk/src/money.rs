@@ -209,7 +209,10 @@ mod tests {
         let line = times(&m(129_950, 2, "UAH"), 2).unwrap_or_else(|| m(0, 0, ""));
         assert_eq!(line.minor_units, 259_900);
         let total = sum([&line, &m(250, 0, "UAH"), &m(1, 3, "uah")]);
-        assert_eq!(total.map(|t| (t.minor_units, t.scale)), Some((2_849_001, 3)));
+        assert_eq!(
+            total.map(|t| (t.minor_units, t.scale)),
+            Some((2_849_001, 3))
+        );
         assert!(sum([&m(1, 2, "UAH"), &m(1, 2, "USD")]).is_none());
         assert!(sum(std::iter::empty()).is_none());
         assert!(times(&m(i64::MAX, 2, "UAH"), 2).is_none());
