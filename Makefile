@@ -10,7 +10,7 @@ test: plugins
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --target wasm32-wasip2 -p switchboard-plugin-sdk -p switchboard-keycrm -p switchboard-hostile -- -D warnings
+	cargo clippy --target wasm32-wasip2 -p switchboard-plugin-sdk -p switchboard-keycrm -p switchboard-amocrm -p switchboard-bitrix24 -p switchboard-hostile -- -D warnings
 
 demo: plugins
 	cargo run -p switchboard -- demo

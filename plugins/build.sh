@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # crate directory -> plugin id
 declare -A PLUGINS=(
   [keycrm]=keycrm
+  [amocrm]=amocrm
+  [bitrix24]=bitrix24
   [hostile]=hostile
 )
 

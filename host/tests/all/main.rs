@@ -3,6 +3,8 @@
 //! loopback. One test binary, so the compiled-plugin cache is shared.
 
 mod admin;
+mod amocrm;
+mod bitrix24;
 mod catalog;
 mod cli;
 mod dialogue;

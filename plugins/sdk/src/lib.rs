@@ -8,11 +8,18 @@
 //! - [`bindings`]: the generated WIT bindings (`switchboard:crm@0.1.0`, world `crm`).
 //! - [`http`]: a blocking HTTP client over `wasi:http/outgoing-handler`.
 //! - [`errors`]: mapping HTTP answers and transport failures to [`CrmError`].
-//! - [`money`]: exact decimal parsing of prices into [`Money`].
+//! - [`money`]: exact decimal parsing of prices into [`Money`], and exact
+//!   sums and products for order totals.
+//! - [`form`]: form and query-string encoding and decoding (webhooks, search
+//!   parameters).
+//! - [`lead_text`]: a lead as plain text for CRMs that keep order lines in a
+//!   note or comment.
 //! - [`config`] and [`log`]: the host's configuration and logging imports.
 
 pub mod errors;
+pub mod form;
 pub mod http;
+pub mod lead_text;
 pub mod money;
 pub mod time;
 
@@ -82,8 +89,20 @@ pub mod call {
 }
 
 /// Logging into the host's `tracing`, tagged with the plugin id.
+///
+/// In native builds (a plugin's unit tests) there is no host, so messages go
+/// to stderr instead; decoding code may then log without breaking its tests.
 pub mod log {
+    #[cfg(target_arch = "wasm32")]
     use crate::bindings::switchboard::crm::log::{Level, log};
+
+    #[cfg(not(target_arch = "wasm32"))]
+    use crate::bindings::switchboard::crm::log::Level;
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn log(level: Level, message: &str) {
+        eprintln!("[{level:?}] {message}");
+    }
 
     /// Logs at debug level.
     pub fn debug(message: &str) {

@@ -90,6 +90,69 @@ pub fn to_json_number(money: &Money) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// `money` at a larger `scale` (more decimal digits); `None` when the scale
+/// would shrink or the amount overflows.
+pub fn rescale(money: &Money, scale: u8) -> Option<Money> {
+    let extra = scale.checked_sub(money.scale)?;
+    let factor = 10i64.checked_pow(u32::from(extra))?;
+    Some(Money {
+        minor_units: money.minor_units.checked_mul(factor)?,
+        scale,
+        currency: money.currency.clone(),
+    })
+}
+
+/// `money × quantity`, exactly; `None` on overflow.
+pub fn times(money: &Money, quantity: u32) -> Option<Money> {
+    Some(Money {
+        minor_units: money.minor_units.checked_mul(i64::from(quantity))?,
+        scale: money.scale,
+        currency: money.currency.clone(),
+    })
+}
+
+/// The exact sum, at the largest scale among the amounts. `None` for an
+/// empty list, for mixed currencies (there is no rate to convert at) and on
+/// overflow.
+pub fn sum<'a>(amounts: impl IntoIterator<Item = &'a Money>) -> Option<Money> {
+    let amounts: Vec<&Money> = amounts.into_iter().collect();
+    let first = amounts.first()?;
+    if amounts
+        .iter()
+        .any(|m| !m.currency.eq_ignore_ascii_case(&first.currency))
+    {
+        return None;
+    }
+    let scale = amounts.iter().map(|m| m.scale).max()?;
+    let mut total: i64 = 0;
+    for amount in &amounts {
+        total = total.checked_add(rescale(amount, scale)?.minor_units)?;
+    }
+    Some(Money {
+        minor_units: total,
+        scale,
+        currency: first.currency.clone(),
+    })
+}
+
+/// The amount in units of `10^-scale`, rounded half away from zero when
+/// digits are dropped (`1299.50` at scale 0 is `1300`); `None` on overflow.
+/// For CRMs whose fields take whole currency units only.
+pub fn round_to_scale(money: &Money, scale: u8) -> Option<i64> {
+    if scale >= money.scale {
+        return rescale(money, scale).map(|m| m.minor_units);
+    }
+    let divisor = 10i64.checked_pow(u32::from(money.scale - scale))?;
+    let quotient = money.minor_units / divisor;
+    let remainder = (money.minor_units % divisor).abs();
+    let adjust = if remainder * 2 >= divisor {
+        money.minor_units.signum()
+    } else {
+        0
+    };
+    quotient.checked_add(adjust)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +197,38 @@ mod tests {
     fn json_numbers_keep_their_digits() {
         let v: serde_json::Value = serde_json::from_str("0.29").unwrap_or_default();
         assert_eq!(from_json(&v, 2, "UAH").map(|m| m.minor_units), Some(29));
+    }
+
+    #[test]
+    fn sums_and_multiplies_exactly() {
+        let m = |minor_units, scale, currency: &str| Money {
+            minor_units,
+            scale,
+            currency: currency.into(),
+        };
+        let line = times(&m(129_950, 2, "UAH"), 2).unwrap_or_else(|| m(0, 0, ""));
+        assert_eq!(line.minor_units, 259_900);
+        let total = sum([&line, &m(250, 0, "UAH"), &m(1, 3, "uah")]);
+        assert_eq!(
+            total.map(|t| (t.minor_units, t.scale)),
+            Some((2_849_001, 3))
+        );
+        assert!(sum([&m(1, 2, "UAH"), &m(1, 2, "USD")]).is_none());
+        assert!(sum(std::iter::empty()).is_none());
+        assert!(times(&m(i64::MAX, 2, "UAH"), 2).is_none());
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        let m = |minor_units| Money {
+            minor_units,
+            scale: 2,
+            currency: "UAH".into(),
+        };
+        assert_eq!(round_to_scale(&m(129_950), 0), Some(1_300));
+        assert_eq!(round_to_scale(&m(129_949), 0), Some(1_299));
+        assert_eq!(round_to_scale(&m(-150), 0), Some(-2));
+        assert_eq!(round_to_scale(&m(284_900), 0), Some(2_849));
+        assert_eq!(round_to_scale(&m(5), 3), Some(50));
     }
 }
