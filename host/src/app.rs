@@ -34,7 +34,7 @@ impl App {
     pub async fn start(config_path: PathBuf) -> anyhow::Result<Arc<Self>> {
         let config = Config::load(&config_path)?;
         let runtime = Arc::new(Runtime::new(&config.runtime)?);
-        let registry = Arc::new(Registry::new(runtime));
+        let registry = Arc::new(Registry::with_breaker_settings(runtime, config.breaker));
         registry.activate(config.active_plugin()).await?;
         Ok(Arc::new(Self {
             config_path,

@@ -324,7 +324,7 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
                 tariff: config.delivery.clone(),
                 store,
                 registry: Arc::clone(app.registry()),
-                retry: crate::outbox::RetryPolicy::default(),
+                retry: config.retry,
             };
             Some(crate::bot::service::start(parts, stop_rx.clone()).await?)
         }

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::plugin::breaker::BreakerSettings;
+
 mod bot;
 
 pub use bot::{MessageLimits, ShopSettings, TelegramSettings, UpdateMode};
@@ -102,6 +104,80 @@ struct RawConfig {
     storage: Option<bot::RawStorage>,
     shop: Option<bot::RawShop>,
     delivery: Option<crate::bot::delivery::TariffConfig>,
+    #[serde(default)]
+    outbox: RawOutbox,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbox {
+    retry_base_ms: Option<u64>,
+    retry_max_ms: Option<u64>,
+    in_doubt_ms: Option<u64>,
+    max_plugin_faults: Option<u32>,
+    concurrency: Option<u32>,
+    breaker_failures: Option<u32>,
+    breaker_cool_down_ms: Option<u64>,
+}
+
+impl RawOutbox {
+    fn resolve(self) -> Result<(crate::outbox::RetryPolicy, BreakerSettings), ConfigError> {
+        let mut retry = crate::outbox::RetryPolicy::default();
+        let mut breaker = BreakerSettings::default();
+        let ms = |key: &str, v: u64, min: u64, max: u64| {
+            if (min..=max).contains(&v) {
+                Ok(Duration::from_millis(v))
+            } else {
+                Err(invalid(
+                    key,
+                    format!("must be between {min} and {max} milliseconds"),
+                ))
+            }
+        };
+        if let Some(v) = self.retry_base_ms {
+            retry.base = ms("outbox.retry_base_ms", v, 10, 3_600_000)?;
+        }
+        if let Some(v) = self.retry_max_ms {
+            retry.max = ms("outbox.retry_max_ms", v, 10, 86_400_000)?;
+        }
+        if retry.max < retry.base {
+            return Err(invalid(
+                "outbox.retry_max_ms",
+                "must not be less than outbox.retry_base_ms",
+            ));
+        }
+        if let Some(v) = self.in_doubt_ms {
+            retry.in_doubt = ms("outbox.in_doubt_ms", v, 0, 3_600_000)?;
+        }
+        if let Some(v) = self.max_plugin_faults {
+            if !(1..=100).contains(&v) {
+                return Err(invalid(
+                    "outbox.max_plugin_faults",
+                    "must be between 1 and 100",
+                ));
+            }
+            retry.max_plugin_faults = v;
+        }
+        if let Some(v) = self.concurrency {
+            if !(1..=64).contains(&v) {
+                return Err(invalid("outbox.concurrency", "must be between 1 and 64"));
+            }
+            retry.concurrency = v as usize;
+        }
+        if let Some(v) = self.breaker_failures {
+            if !(1..=1000).contains(&v) {
+                return Err(invalid(
+                    "outbox.breaker_failures",
+                    "must be between 1 and 1000",
+                ));
+            }
+            breaker.failures_to_open = v;
+        }
+        if let Some(v) = self.breaker_cool_down_ms {
+            breaker.cool_down = ms("outbox.breaker_cool_down_ms", v, 10, 3_600_000)?;
+        }
+        Ok((retry, breaker))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +236,10 @@ pub struct Config {
     pub shop: ShopSettings,
     /// The delivery tariff (`[delivery]`), when configured.
     pub delivery: Option<crate::bot::delivery::Tariff>,
+    /// How the outbox retries leads (`[outbox]`).
+    pub retry: crate::outbox::RetryPolicy,
+    /// When a plugin's circuit opens (`[outbox]`).
+    pub breaker: BreakerSettings,
 }
 
 /// The operator's HTTP endpoint.
@@ -481,6 +561,7 @@ impl Config {
                     .map_err(|e| invalid("delivery", e.to_string()))
             })
             .transpose()?;
+        let (retry, breaker) = raw.outbox.resolve()?;
 
         Ok(Self {
             active: raw.crm.active,
@@ -491,6 +572,8 @@ impl Config {
             storage_url,
             shop,
             delivery,
+            retry,
+            breaker,
         })
     }
 

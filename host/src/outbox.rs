@@ -213,6 +213,16 @@ impl Outbox {
 
     /// Runs until `stop` turns true; the attempts in flight finish first.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        // Attempts that a killed process left claimed are void now.
+        let in_doubt_until = now_ms().saturating_add(self.policy.in_doubt.as_millis() as i64);
+        match self.store.release_claims(in_doubt_until).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                leads = n,
+                "outbox: released attempts cut off by the last stop"
+            ),
+            Err(e) => tracing::error!(error = %e, "outbox: cannot release old claims"),
+        }
         loop {
             let full = match self.pass().await {
                 Ok(n) => n >= self.batch(),

@@ -657,8 +657,8 @@ impl Store {
         let mut tx = conn.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO leads (chat_id, user_id, kind, lead, idempotency_key, plugin_id, plugin_version,
-                                state, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11)
+                                state, attempts, next_attempt_at, claimed_until, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12)
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING id",
         )
@@ -670,7 +670,8 @@ impl Store {
         .bind(&new.plugin_id)
         .bind(&new.plugin_version)
         .bind(LeadState::Pending.as_str())
-        .bind(new.claimed_until.unwrap_or(now))
+        .bind(now)
+        .bind(new.claimed_until)
         .bind(now)
         .bind(now)
         .fetch_optional(&mut *tx)
@@ -791,7 +792,7 @@ impl Store {
         let query = match outcome {
             Settle::Delivered { crm_id, crm_url } => sqlx::query(
                 "UPDATE leads SET state = $1, crm_id = $2, crm_url = $3, last_error = NULL,
-                 followup = $4, updated_at = $5 WHERE id = $6 AND state = 'pending'",
+                 followup = $4, claimed_until = NULL, updated_at = $5 WHERE id = $6 AND state = 'pending'",
             )
             .bind(LeadState::Delivered.as_str())
             .bind(crm_id.clone())
@@ -805,7 +806,8 @@ impl Store {
                 plugin_fault,
             } => sqlx::query(
                 "UPDATE leads SET attempts = attempts + 1, plugin_faults = plugin_faults + $1,
-                 last_error = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $5 AND state = 'pending'",
+                 last_error = $2, next_attempt_at = $3, claimed_until = NULL, updated_at = $4
+                 WHERE id = $5 AND state = 'pending'",
             )
             .bind(i64::from(*plugin_fault))
             .bind(error.clone())
@@ -813,8 +815,8 @@ impl Store {
             .bind(now)
             .bind(id),
             Settle::Postpone { reason, at } => sqlx::query(
-                "UPDATE leads SET last_error = $1, next_attempt_at = $2, updated_at = $3
-                 WHERE id = $4 AND state = 'pending'",
+                "UPDATE leads SET last_error = $1, next_attempt_at = $2, claimed_until = NULL,
+                 updated_at = $3 WHERE id = $4 AND state = 'pending'",
             )
             .bind(reason.clone())
             .bind(*at)
@@ -822,7 +824,7 @@ impl Store {
             .bind(id),
             Settle::Dead { error } => sqlx::query(
                 "UPDATE leads SET state = $1, attempts = attempts + 1, last_error = $2,
-                 followup = $3, updated_at = $4 WHERE id = $5 AND state = 'pending'",
+                 followup = $3, claimed_until = NULL, updated_at = $4 WHERE id = $5 AND state = 'pending'",
             )
             .bind(LeadState::Dead.as_str())
             .bind(error.clone())
@@ -834,10 +836,11 @@ impl Store {
         Ok(())
     }
 
-    /// Takes up to `limit` due pending leads for delivery: each one's next
-    /// attempt moves to `lease_until`, so no other worker (or a second pass
-    /// of this one) sends it while this attempt runs; after a crash it is
-    /// due again when the lease ends.
+    /// Takes up to `limit` due pending leads for delivery: each one is
+    /// claimed until `lease_until`, so no other worker (or a second pass of
+    /// this one) sends it while this attempt runs; after a crash of another
+    /// host it is due again when the claim ends, and this host's own claims
+    /// from before a restart are released by [`Store::release_claims`].
     pub async fn claim_due(
         &self,
         now: i64,
@@ -847,12 +850,14 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         // Write first (see `cart_change`).
         let claimed = sqlx::query(
-            "UPDATE leads SET next_attempt_at = $1 WHERE id IN (
+            "UPDATE leads SET claimed_until = $1 WHERE id IN (
                  SELECT id FROM leads WHERE state = 'pending' AND next_attempt_at <= $2
-                 ORDER BY next_attempt_at, id LIMIT $3)
+                 AND (claimed_until IS NULL OR claimed_until <= $3)
+                 ORDER BY next_attempt_at, id LIMIT $4)
              RETURNING id",
         )
         .bind(lease_until)
+        .bind(now)
         .bind(now)
         .bind(limit)
         .fetch_all(&mut *tx)
@@ -869,6 +874,24 @@ impl Store {
         tx.commit().await?;
         rows.sort_by_key(|r| (r.next_attempt_at, r.id));
         Ok(rows)
+    }
+
+    /// Releases every claim on pending leads: at start, the claims of the
+    /// process that ran before (killed mid-attempt) are void. One host owns
+    /// a store. Returns how many were released.
+    /// An attempt cut off mid-flight may still land in the CRM, so those
+    /// leads are not due before `in_doubt_until` (see
+    /// [`crate::outbox::RetryPolicy::in_doubt`]).
+    pub async fn release_claims(&self, in_doubt_until: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE leads SET claimed_until = NULL,
+                 next_attempt_at = CASE WHEN next_attempt_at < $1 THEN $1 ELSE next_attempt_at END
+             WHERE state = 'pending' AND claimed_until IS NOT NULL",
+        )
+        .bind(in_doubt_until)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Leads whose customer is owed a message, oldest first, with the
@@ -951,7 +974,8 @@ impl Store {
     pub async fn retry_lead(&self, id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE leads SET state = 'pending', next_attempt_at = $1, plugin_faults = 0,
-             followup = 'none', updated_at = $2 WHERE id = $3 AND state IN ('pending', 'dead')",
+             followup = 'none', claimed_until = NULL, updated_at = $2
+             WHERE id = $3 AND state IN ('pending', 'dead')",
         )
         .bind(now_ms())
         .bind(now_ms())

@@ -1073,12 +1073,28 @@ impl Ctx<'_> {
             ("feedback-thanks", "feedback-thanks", "error-generic")
         };
         if !recorded {
-            // A redelivered confirmation: the lead exists and is the
-            // outbox's (or already the CRM's) now.
+            // A redelivered confirmation (e.g. replayed after a crash): the
+            // lead exists; say where it stands, in case the first answer
+            // never went out.
             tracing::info!(
                 lead = id,
                 "confirmation seen again; the lead is already recorded"
             );
+            let row = self.d.store.lead(id).await?;
+            match row.as_ref().map(|r| (r.state, r.crm_id.clone())) {
+                Some((LeadState::Delivered, Some(crm_id))) => {
+                    self.remove_keyboard(sent, &[("number", crm_id.as_str().into())])
+                        .await?;
+                }
+                Some((LeadState::Dead | LeadState::Dropped, _)) => {
+                    self.remove_keyboard(failed, &[]).await?;
+                }
+                _ => {
+                    self.d.outbox.notify_one();
+                    self.remove_keyboard(pending, &[("number", format!("#{id}").as_str().into())])
+                        .await?;
+                }
+            }
             return self.menu("menu-title", &[]).await;
         }
         let Some(plugin) = plugin else {

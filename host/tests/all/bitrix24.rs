@@ -250,14 +250,8 @@ async fn it_adds_a_lead_with_the_exact_fields_bitrix_expects() {
         created.url,
         Some(format!("{}/crm/lead/details/1/", sim.base_url()))
     );
-    assert_eq!(methods(&sim), ["crm.lead.list", "crm.lead.add"]);
-    assert_eq!(
-        bodies(&sim, "crm.lead.list"),
-        [json!({
-            "filter": {"ORIGINATOR_ID": "switchboard", "ORIGIN_ID": "order-42"},
-            "select": ["ID", "ORIGINATOR_ID", "ORIGIN_ID"]
-        })]
-    );
+    // A first attempt does not look its key up (`call.attempt` is 1).
+    assert_eq!(methods(&sim), ["crm.lead.add"]);
     let comments = "Нова пошта, відділення 5\nOrder:\n\
         - Футболка (M, чорний), SKU TS-1: 2 × 1299.50 UAH = 2599.00 UAH\n\
         - Чашка: 1 × 250.00 UAH = 250.00 UAH\n\
@@ -305,16 +299,23 @@ async fn a_retry_after_a_lost_answer_returns_the_same_lead() {
 
     sim.clear_requests();
     let retried = plugin
-        .create_lead(&order("tg-retry-1"))
+        .create_lead_attempt(&order("tg-retry-1"), 2, 0)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(retried.id, "1");
     assert_eq!(sim.leads().len(), 1, "exactly one lead");
     assert_eq!(methods(&sim), ["crm.lead.list"], "found, not added again");
+    assert_eq!(
+        bodies(&sim, "crm.lead.list"),
+        [json!({
+            "filter": {"ORIGINATOR_ID": "switchboard", "ORIGIN_ID": "tg-retry-1"},
+            "select": ["ID", "ORIGINATOR_ID", "ORIGIN_ID"]
+        })]
+    );
 
     // A different key (even one differing only in case) is a new lead.
     let other = plugin
-        .create_lead(&order("TG-RETRY-1"))
+        .create_lead_attempt(&order("TG-RETRY-1"), 2, 0)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(other.id, "2");
@@ -514,9 +515,10 @@ async fn it_maps_every_bitrix24_failure_to_a_typed_error() {
         crm_error(plugin.create_lead(&order("fail-1")).await),
         CrmError::Unavailable(_)
     ));
+    // A retry's lookup fails the same way.
     sim.inject_for("crm.lead.list", Fault::MalformedJson, Some(1));
     assert!(matches!(
-        crm_error(plugin.create_lead(&order("fail-1")).await),
+        crm_error(plugin.create_lead_attempt(&order("fail-1"), 2, 0).await),
         CrmError::Unavailable(_)
     ));
     assert!(sim.leads().is_empty());

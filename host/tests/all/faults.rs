@@ -519,3 +519,234 @@ async fn a_busy_sqlite_database_slows_checkouts_but_loses_nothing() {
     blocker.await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ledger.delivered, 6);
 }
+
+/// The real binary, configured against the simulators.
+struct Host {
+    child: std::process::Child,
+}
+
+impl Host {
+    fn start(config: &std::path::Path) -> Self {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env("SWITCHBOARD_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        Self { child }
+    }
+
+    fn kill_9(&mut self) {
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn host_config(
+    telegram: &TelegramSim,
+    crm: &KeyCrmSim,
+    dir: &std::path::Path,
+) -> std::path::PathBuf {
+    let path = dir.join("switchboard.toml");
+    let text = format!(
+        r#"
+[crm]
+active = "keycrm"
+[telegram]
+token = "{token}"
+api_url = "{api_url}"
+[telegram.limits]
+enabled = false
+[storage]
+url = "sqlite://{db}"
+[runtime]
+cache_dir = "{cache}"
+[outbox]
+retry_base_ms = 200
+retry_max_ms = 2000
+# Longer than the slow CRM below takes to apply a cut-off request.
+in_doubt_ms = 1500
+breaker_cool_down_ms = 500
+[plugins.keycrm]
+path = "{plugin}"
+allowed_hosts = ["{crm_addr}"]
+allow_http_loopback = true
+[plugins.keycrm.config]
+base_url = "{base_url}"
+api_key = "test-key"
+source_id = 1
+"#,
+        token = telegram.token(),
+        api_url = telegram.api_url(),
+        db = dir.join("shop.db").display(),
+        cache = crate::support::cache_dir().display(),
+        plugin = crate::support::dist("keycrm.wasm").display(),
+        crm_addr = crm.addr(),
+        base_url = crm.base_url(),
+    );
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_concurrent_checkouts_loses_no_order_and_no_dialogue() {
+    let telegram = TelegramSim::start(SimConfig::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let crm = KeyCrmSim::start(KeyCrmConfig::with_catalog(20))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = host_config(&telegram, &crm, dir.path());
+    let mut host = Host::start(&config);
+    // Up and serving.
+    let first = telegram.user(11_000, "Перший");
+    first.send_command("/start").await;
+    wait_text(&first, &["Вітаємо"]).await;
+
+    // The CRM is slow to take cards, so some checkouts are mid-attempt
+    // when the host dies.
+    crm.inject_for(
+        "/pipelines/cards",
+        Fault::Slow(Duration::from_millis(400)),
+        Some(6),
+    );
+    let customers = 12;
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in 11_100..11_100 + customers {
+        tasks.spawn(checkout(telegram.user(id, "Покупець")));
+    }
+    // Kill it when the first confirmations are in, while others are between
+    // steps or waiting for the CRM.
+    let started = Instant::now();
+    while crm.cards().len() < 3 {
+        assert!(started.elapsed() < WAIT, "no card reached the CRM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    host.kill_9();
+    let killed_with = crm.cards().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _host = Host::start(&config);
+
+    // Every customer finishes their checkout: nobody's dialogue was lost.
+    let mut outcomes = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        outcomes.push(done.unwrap_or_else(|e| panic!("{e}")));
+    }
+    assert_eq!(outcomes.len(), customers as usize);
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("shop.db").display()
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let drain = drained(&store, WAIT).await;
+    let followups = followed_up(&outcomes).await;
+    let rows = store
+        .outbox(None, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let keys = cards_by_key(&crm);
+    let ledger = Ledger {
+        confirmed: outcomes.len(),
+        delivered: rows
+            .iter()
+            .filter(|r| r.state == LeadState::Delivered)
+            .count(),
+        dead: rows.iter().filter(|r| r.state == LeadState::Dead).count(),
+        in_crm: keys.len(),
+        duplicates: keys.values().map(|n| n - 1).sum(),
+    };
+    report(
+        &format!("SIGKILL mid-run ({killed_with} cards in when killed)"),
+        &ledger,
+        drain,
+        followups,
+    );
+    assert_eq!(rows.len(), customers as usize, "one lead per customer");
+    assert_eq!(ledger.delivered, customers as usize);
+    assert_eq!(ledger.in_crm, customers as usize);
+    assert_eq!(ledger.duplicates, 0, "{keys:?}");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_work_in_flight_and_exits_promptly() {
+    let telegram = TelegramSim::start(SimConfig::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let crm = KeyCrmSim::start(KeyCrmConfig::with_catalog(5))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = host_config(&telegram, &crm, dir.path());
+    let mut host = Host::start(&config);
+    let user = telegram.user(12_000, "Олег");
+    user.send_command("/start").await;
+    wait_text(&user, &["Вітаємо"]).await;
+
+    // An order is being taken by a slow CRM when the host is told to stop.
+    crm.inject_for(
+        "/pipelines/cards",
+        Fault::Slow(Duration::from_secs(2)),
+        Some(1),
+    );
+    let checkout = tokio::spawn(checkout(telegram.user(12_001, "Покупець")));
+    let started = Instant::now();
+    while crm.requests().iter().all(|r| r.method != "POST") {
+        assert!(started.elapsed() < WAIT, "the order never reached the CRM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &host.child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let stopping = Instant::now();
+    let exit = loop {
+        if let Some(exit) = host.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break exit;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(25),
+            "still running 25 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    // The update in flight was finished, not cut off: the customer got
+    // their number, and the order is delivered in the store.
+    let (_, told) = checkout.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(told, Told::Number);
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("shop.db").display()
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rows = store
+        .outbox(None, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, LeadState::Delivered);
+    assert!(store.inbox_pending().await.unwrap_or_default().is_empty());
+    println!(
+        "FAULTS SIGTERM: exited {:.1} s after the signal, the order in flight delivered",
+        stopping.elapsed().as_secs_f64()
+    );
+    store.close().await;
+}

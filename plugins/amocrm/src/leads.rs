@@ -3,11 +3,12 @@
 //!
 //! Idempotency: the key is stored in the lead, in the `key_field_code` text
 //! field when the operator configured one, else at the end of the lead name
-//! (`"Order from Telegram [tg-…]"`); amoCRM's `query` searches both. Before
-//! creating, `GET /api/v4/leads?query=<key>` looks for it, and only a lead
-//! whose name or field carries exactly that key counts. That costs one
-//! request per lead, and makes a retry after a lost response return the lead
-//! the first attempt created.
+//! (`"Order from Telegram [tg-…]"`); amoCRM's `query` searches both. When
+//! the host says the lead may have been offered before (`call.attempt` ≥ 2),
+//! `GET /api/v4/leads?query=<key>` looks for it first, and only a lead whose
+//! name or field carries exactly that key counts. A first attempt pays
+//! nothing; a retry after a lost response returns the lead the first attempt
+//! created.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -223,7 +224,8 @@ pub fn create(api: &Api, lead: &Lead) -> Result<LeadRef, CrmError> {
         ));
     }
     let key = &lead.idempotency_key;
-    if let Some(id) = find_existing(api, key)? {
+    let retry = switchboard_plugin_sdk::call::attempt() > 1;
+    if retry && let Some(id) = find_existing(api, key)? {
         log::info(&format!("lead with key {key} already exists as {id}"));
         // The earlier attempt may have died between the lead and its note.
         match has_note(api, id, key) {

@@ -1,10 +1,11 @@
-//! Leads: `crm.lead.add`, after a duplicate check by `ORIGIN_ID`.
+//! Leads: `crm.lead.add`, after a duplicate check by `ORIGIN_ID` on retries.
 //!
 //! Bitrix24 leads have fields for an external origin: `ORIGINATOR_ID` (who
 //! created the lead: `switchboard`) and `ORIGIN_ID` (its id there: the
-//! idempotency key), and `crm.lead.list` filters on both. Looking the key up
-//! before adding costs one request per lead and makes a retry after a lost
-//! answer return the lead the first attempt created.
+//! idempotency key), and `crm.lead.list` filters on both. When the host says
+//! the lead may have been offered before (`call.attempt` ≥ 2), the key is
+//! looked up before adding: a retry after a lost answer returns the lead the
+//! first attempt created, and a first attempt costs no extra request.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -99,10 +100,13 @@ pub fn create(api: &Api, lead: &Lead) -> Result<LeadRef, CrmError> {
         ));
     }
     let key = &lead.idempotency_key;
-    let found: Answer<Vec<Found>> = api.call("crm.lead.list", &lookup_params(key))?;
-    if let Some(id) = exact_hit(&found.result, key) {
-        log::info(&format!("lead with key {key} already exists as {id}"));
-        return Ok(lead_ref(api, id));
+    // Only a retry can find an earlier attempt (see the module docs).
+    if switchboard_plugin_sdk::call::attempt() > 1 {
+        let found: Answer<Vec<Found>> = api.call("crm.lead.list", &lookup_params(key))?;
+        if let Some(id) = exact_hit(&found.result, key) {
+            log::info(&format!("lead with key {key} already exists as {id}"));
+            return Ok(lead_ref(api, id));
+        }
     }
     let added: Answer<Value> =
         api.call("crm.lead.add", &add_params(lead, api.source_id.as_deref()))?;
