@@ -764,3 +764,157 @@ async fn a_429_from_telegram_is_waited_out_not_dropped() {
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert_eq!(rejected[0].error_code, 429);
 }
+
+/// A generated update: a valid shape from a template, then mutated.
+fn mutated_update(rng: &mut impl rand::Rng, n: i64) -> String {
+    use serde_json::{Value, json};
+    let chat = 90_000 + (n % 40);
+    let from = json!({"id": chat, "is_bot": false, "first_name": "Фаз", "language_code": "uk"});
+    let private = json!({"id": chat, "type": "private", "first_name": "Фаз"});
+    let long_text: String = (0..rng.random_range(0..6000))
+        .map(|_| char::from_u32(rng.random_range(0x20..0x2FFF)).unwrap_or('ї'))
+        .collect();
+    let texts = [
+        "/start".to_string(),
+        "/catalog".into(),
+        "/cart".into(),
+        "/status 42".into(),
+        "/cancel".into(),
+        "Привіт, коли доставка?".into(),
+        "050 123 45 67".into(),
+        long_text,
+        String::new(),
+    ];
+    let text = texts[rng.random_range(0..texts.len())].clone();
+    let mut update = match rng.random_range(0..5) {
+        0 => {
+            json!({"update_id": n, "message": {"message_id": n, "date": 0, "chat": private, "from": from, "text": text}})
+        }
+        1 => {
+            json!({"update_id": n, "message": {"message_id": n, "date": 0, "chat": private, "from": from,
+            "contact": {"phone_number": "+380501234567", "first_name": "Фаз", "user_id": if rng.random_bool(0.5) { chat } else { chat + 1 }}}})
+        }
+        2 => {
+            json!({"update_id": n, "message": {"message_id": n, "date": 0, "chat": private, "from": from,
+            "location": {"latitude": rng.random_range(-100.0..100.0), "longitude": rng.random_range(-200.0..200.0)}}})
+        }
+        3 => {
+            let data: String = (0..rng.random_range(0..80))
+                .map(|_| char::from(rng.random_range(0x21u8..0x7e)))
+                .collect();
+            json!({"update_id": n, "callback_query": {"id": format!("cb{n}"), "from": from, "chat_instance": "1",
+                "data": data, "message": {"message_id": rng.random_range(1..1000), "date": 0, "chat": private, "text": "x"}}})
+        }
+        _ => json!({"update_id": n, "message": {"message_id": n, "date": 0,
+            "chat": {"id": -100 - chat, "type": "supergroup", "title": "g"}, "from": from, "text": text}}),
+    };
+    // Mutate: drop, retype or blow up a few fields anywhere in the tree.
+    fn paths(v: &Value, at: Vec<String>, out: &mut Vec<Vec<String>>) {
+        if let Value::Object(map) = v {
+            for (k, child) in map {
+                let mut p = at.clone();
+                p.push(k.clone());
+                out.push(p.clone());
+                paths(child, p, out);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    paths(&update, Vec::new(), &mut all);
+    for _ in 0..rng.random_range(0..3) {
+        let Some(path) = all.get(rng.random_range(0..all.len())).cloned() else {
+            break;
+        };
+        let parent: String = path[..path.len() - 1]
+            .iter()
+            .map(|k| format!("/{k}"))
+            .collect();
+        if let Some(map) = update.pointer_mut(&parent).and_then(Value::as_object_mut) {
+            let last = &path[path.len() - 1];
+            let replacement = match rng.random_range(0..6) {
+                0 => None,
+                1 => Some(Value::Null),
+                2 => Some(json!(-1)),
+                3 => Some(json!("ℵ".repeat(rng.random_range(0..3000)))),
+                4 => Some(json!({"nested": [1, 2, {"x": null}]})),
+                _ => Some(json!(i64::MAX)),
+            };
+            match replacement {
+                None => {
+                    map.remove(last);
+                }
+                Some(v) => {
+                    map.insert(last.clone(), v);
+                }
+            }
+        }
+    }
+    let text = update.to_string();
+    // Sometimes not even JSON.
+    match rng.random_range(0..20) {
+        0 => text.chars().take(text.chars().count() / 2).collect(),
+        1 => String::new(),
+        _ => text,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_mutated_updates_never_break_the_host() {
+    use rand::SeedableRng;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://127.0.0.1:{port}/tg/hook");
+    let secret = "webhook-secret-0123456789";
+    let shop = shop_with(
+        12,
+        |_| UpdateMode::Webhook {
+            listen: format!("127.0.0.1:{port}")
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+            public_url: url.clone(),
+            secret_token: secret.into(),
+        },
+        None,
+    )
+    .await;
+    // A fixed seed, so a failure can be replayed; `SWITCHBOARD_FUZZ_CASES`
+    // runs longer.
+    let cases: i64 = std::env::var("SWITCHBOARD_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+    let client = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 1..=cases {
+        let body = mutated_update(&mut rng, n);
+        let request = client
+            .post(&url)
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        tasks.spawn(async move {
+            let status = request.send().await.map(|r| r.status().as_u16());
+            (status.unwrap_or(0), body)
+        });
+        if tasks.len() >= 16 {
+            let (status, body) = tasks
+                .join_next()
+                .await
+                .unwrap_or_else(|| unreachable!())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(status, 200, "answered {status} to {body}");
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, 200, "answered {status} to {body}");
+    }
+    println!("FUZZ {cases} mutated updates through the webhook: all answered 200");
+    // Still serving, and a customer's order still goes through.
+    let user = shop.telegram.user(691, "After").with_language("en");
+    let confirmation = order_first_product(&user, true).await;
+    assert!(confirmation.contains("No."), "{confirmation}");
+}

@@ -7,6 +7,7 @@ mod amocrm;
 mod bitrix24;
 mod catalog;
 mod cli;
+mod config_fuzz;
 mod dialogue;
 mod example;
 mod faults;

@@ -25,7 +25,9 @@ impl Crm for KeyCrm {
             id: "keycrm".into(),
             name: "KeyCRM".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            operations: Operations::GET_PRODUCT | Operations::LEAD_STATUS,
+            operations: Operations::GET_PRODUCT
+                | Operations::LEAD_STATUS
+                | Operations::IDEMPOTENT_CREATE,
         }
     }
 
