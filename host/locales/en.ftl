@@ -108,6 +108,7 @@ order-status-failed = could not be submitted, please contact support
 
 feedback-prompt = ✍️ Please write your feedback in one message — we read every one.
 feedback-thanks = 💛 Thank you for your feedback! It helps us get better.
+input-truncated = ✂️ Your message is too long: the shop will get the first { $max } characters.
 question-confirm = Send this message to the shop as a question?
 
     <i>{ $text }</i>

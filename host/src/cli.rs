@@ -1,4 +1,4 @@
-//! The command line: `switchboard run`, `demo`, `plugin inspect|call`,
+//! The command line: `switchboard run`, `demo`, `plugin inspect|call|activate`,
 //! `outbox list|retry|drop`.
 
 use std::path::{Path, PathBuf};
@@ -105,6 +105,15 @@ pub enum PluginCommand {
     },
     /// Call one operation of a plugin and print the result as JSON.
     Call(CallArgs),
+    /// Make a configured plugin the active CRM of the running host (through
+    /// its admin endpoint); calls in flight finish on the old one.
+    Activate {
+        /// The plugin id (`[plugins.<id>]`).
+        id: String,
+        /// The running host's config file (its `[admin]` is used).
+        #[arg(long, short, default_value = "switchboard.toml")]
+        config: PathBuf,
+    },
 }
 
 /// The operations `plugin call` can run.
@@ -208,6 +217,43 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             command: PluginCommand::Call(args),
         } => call(args).await,
         Command::Outbox { config, command } => outbox(&config, command).await,
+        Command::Plugin {
+            command: PluginCommand::Activate { id, config },
+        } => activate(&id, &config).await,
+    }
+}
+
+async fn activate(id: &str, config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = crate::config::Config::load(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let Some(admin) = config.admin else {
+        bail!(
+            "{} has no [admin] section: the running host has no endpoint to ask (edit crm.active and send SIGHUP instead)",
+            config_path.display()
+        );
+    };
+    let mut addr = admin.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{addr}/admin/plugins/activate");
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&admin.token)
+        .json(&json!({ "id": id }))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .with_context(|| format!("is the host running? {url}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let reason = body["error"].as_str().unwrap_or("no reason given");
+        eprintln!("activation refused ({status}): {reason}");
+        Ok(ExitCode::from(2))
     }
 }
 

@@ -481,7 +481,19 @@ impl Ctx<'_> {
     }
 
     async fn on_text(&self, state: State, text: &str) -> Result<(), HandleError> {
+        let cut = text.chars().nth(MAX_INPUT_CHARS).is_some();
         let text: String = text.chars().take(MAX_INPUT_CHARS).collect();
+        if cut && matches!(state, State::Feedback | State::Menu) {
+            // Said before the confirmation, so the customer knows what the
+            // shop will get.
+            tracing::info!(chat = self.chat.0, "an oversized message was cut");
+            self.send(
+                "input-truncated",
+                &[("max", (MAX_INPUT_CHARS as i64).into())],
+                None,
+            )
+            .await?;
+        }
         match state {
             State::Searching => {
                 self.set_state(&State::Menu).await?;

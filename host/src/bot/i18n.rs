@@ -278,6 +278,7 @@ pub const MESSAGES: &[MessageSpec] = &[
     // Feedback and questions.
     spec!("feedback-prompt"),
     spec!("feedback-thanks"),
+    spec!("input-truncated", "max": Number),
     spec!("question-confirm", "text": Text),
     spec!("btn-send-question"),
     spec!("question-sent"),

@@ -328,6 +328,38 @@ async fn sighup_rereads_the_config_and_swaps_the_crm() {
     hangup(&host);
     wait_for_active(&client, &base, "hostile").await;
 
+    // `switchboard plugin activate` asks the running host's admin endpoint.
+    let activate = |id: &str| {
+        Command::new(binary())
+            .args(["plugin", "activate", id, "--config"])
+            .arg(&config_path)
+            .env("SWITCHBOARD_TEST_ADMIN_TOKEN", TOKEN)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = activate("keycrm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"keycrm\""));
+    assert_eq!(active_id(&client, &base).await.as_deref(), Some("keycrm"));
+    let out = activate("nonesuch");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nonesuch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(active_id(&client, &base).await.as_deref(), Some("keycrm"));
+    let out = activate("hostile");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // A broken edit followed by SIGHUP changes nothing.
     std::fs::write(&config_path, "[crm]\nactive = 42\n").unwrap_or_else(|e| panic!("{e}"));
     hangup(&host);

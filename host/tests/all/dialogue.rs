@@ -918,3 +918,20 @@ async fn hundreds_of_mutated_updates_never_break_the_host() {
     let confirmation = order_first_product(&user, true).await;
     assert!(confirmation.contains("No."), "{confirmation}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_is_cut_and_the_customer_is_told() {
+    let shop = shop(3).await;
+    let user = shop.telegram.user(692, "Довгий");
+    let long: String = "Дуже довге запитання. ".repeat(170);
+    assert!(long.chars().count() > 3000);
+    user.send_text(&long).await;
+    let notice = reply(&user, "задовге").await;
+    assert!(notice.body().contains("3000"), "{}", notice.body());
+    let confirm = reply(&user, "запитання?").await;
+    let quoted = confirm.body().matches("Дуже довге запитання.").count();
+    assert!(
+        (130..=137).contains(&quoted),
+        "the question should carry the first 3000 characters, got {quoted} sentences"
+    );
+}

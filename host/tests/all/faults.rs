@@ -27,7 +27,7 @@ use crate::support::{keycrm_settings, root, runtime};
 const WAIT: Duration = Duration::from_secs(60);
 
 /// A quick retry policy, so a scenario drains in seconds.
-fn quick_policy() -> RetryPolicy {
+pub(crate) fn quick_policy() -> RetryPolicy {
     RetryPolicy {
         base: Duration::from_millis(200),
         max: Duration::from_secs(2),
@@ -39,17 +39,17 @@ fn quick_policy() -> RetryPolicy {
     }
 }
 
-struct Rig {
-    telegram: TelegramSim,
-    crm: KeyCrmSim,
-    store: Store,
-    registry: Arc<Registry>,
-    db_url: String,
-    _stop: tokio::sync::watch::Sender<bool>,
-    _dir: tempfile::TempDir,
+pub(crate) struct Rig {
+    pub(crate) telegram: TelegramSim,
+    pub(crate) crm: KeyCrmSim,
+    pub(crate) store: Store,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) db_url: String,
+    pub(crate) _stop: tokio::sync::watch::Sender<bool>,
+    pub(crate) _dir: tempfile::TempDir,
 }
 
-fn plugin_settings(crm: &KeyCrmSim, test_build: bool) -> PluginSettings {
+pub(crate) fn plugin_settings(crm: &KeyCrmSim, test_build: bool) -> PluginSettings {
     let mut settings = keycrm_settings(crm);
     if test_build {
         let path = root().join("plugins/dist/test/keycrm.wasm");
@@ -67,7 +67,10 @@ fn plugin_settings(crm: &KeyCrmSim, test_build: bool) -> PluginSettings {
     settings
 }
 
-async fn rig(policy: RetryPolicy, plugin: impl FnOnce(&KeyCrmSim) -> PluginSettings) -> Rig {
+pub(crate) async fn rig(
+    policy: RetryPolicy,
+    plugin: impl FnOnce(&KeyCrmSim) -> PluginSettings,
+) -> Rig {
     let telegram = TelegramSim::start(SimConfig::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -126,7 +129,7 @@ async fn rig(policy: RetryPolicy, plugin: impl FnOnce(&KeyCrmSim) -> PluginSetti
 
 /// What the customer was told after confirming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Told {
+pub(crate) enum Told {
     /// The CRM's number at once.
     Number,
     /// "Received, we'll confirm shortly".
@@ -135,7 +138,7 @@ enum Told {
     Failed,
 }
 
-async fn wait_text(user: &VirtualUser, any_of: &[&str]) -> String {
+pub(crate) async fn wait_text(user: &VirtualUser, any_of: &[&str]) -> String {
     let wanted: Vec<String> = any_of.iter().map(|s| s.to_string()).collect();
     user.wait_until(
         move |m| {
@@ -160,7 +163,7 @@ async fn wait_text(user: &VirtualUser, any_of: &[&str]) -> String {
     .to_string()
 }
 
-async fn press(user: &VirtualUser, label: &str) {
+pub(crate) async fn press(user: &VirtualUser, label: &str) {
     user.press(label)
         .await
         .unwrap_or_else(|e| panic!("user {} pressing `{label}`: {e:?}", user.id()));
@@ -168,7 +171,7 @@ async fn press(user: &VirtualUser, label: &str) {
 
 /// One checkout: the first product with "Order now", the customer's own
 /// contact, Confirm.
-async fn checkout(user: VirtualUser) -> (VirtualUser, Told) {
+pub(crate) async fn checkout(user: VirtualUser) -> (VirtualUser, Told) {
     user.send_command("/catalog").await;
     wait_text(&user, &["сторінка 1"]).await;
     let first = user
@@ -215,7 +218,7 @@ async fn checkouts(rig: &Rig, first: i64, n: i64, name: &str) -> Vec<(VirtualUse
 }
 
 /// Waits until no lead is pending; returns how long that took.
-async fn drained(store: &Store, within: Duration) -> Duration {
+pub(crate) async fn drained(store: &Store, within: Duration) -> Duration {
     let started = Instant::now();
     loop {
         let counts = store
@@ -245,7 +248,7 @@ async fn drained(store: &Store, within: Duration) -> Duration {
 }
 
 /// Cards in the simulated CRM by the idempotency key in their comment.
-fn cards_by_key(crm: &KeyCrmSim) -> HashMap<String, usize> {
+pub(crate) fn cards_by_key(crm: &KeyCrmSim) -> HashMap<String, usize> {
     let mut keys = HashMap::new();
     for card in crm.cards() {
         let comment = card["manager_comment"].as_str().unwrap_or_default();
