@@ -1,5 +1,5 @@
 # The two commands the README gives: `make demo` and `make test`.
-.PHONY: plugins test lint demo bench bench-dialogue
+.PHONY: plugins test lint check-plugins demo bench bench-dialogue
 
 plugins:
 	./plugins/build.sh
@@ -11,6 +11,9 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target wasm32-wasip2 -p switchboard-plugin-sdk -p switchboard-keycrm -p switchboard-amocrm -p switchboard-bitrix24 -p switchboard-hostile -- -D warnings
+
+check-plugins: plugins
+	for p in keycrm amocrm bitrix24; do cargo run -q -p switchboard -- plugin check plugins/dist/$$p.wasm --against $$p-sim || exit 1; done
 
 demo: plugins
 	cargo run -p switchboard -- demo

@@ -1,4 +1,4 @@
-//! The command line: `switchboard run`, `demo`, `plugin inspect|call|activate`,
+//! The command line: `switchboard run`, `demo`, `plugin inspect|call|check|activate`,
 //! `outbox list|retry|drop`.
 
 use std::path::{Path, PathBuf};
@@ -105,6 +105,28 @@ pub enum PluginCommand {
     },
     /// Call one operation of a plugin and print the result as JSON.
     Call(CallArgs),
+    /// Run the conformance suite of the `crm` contract on a plugin.
+    Check {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// `keycrm-sim`, `amocrm-sim`, `bitrix24-sim` (started for the check,
+        /// with faults injected), or a real CRM's URL (read-only checks; point
+        /// the plugin at it with `--config`).
+        #[arg(long)]
+        against: crate::check::Against,
+        /// A plugin config value, `key=value` (`env:NAME` and `file:PATH` work).
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// Replace the manifest's allowed hosts (repeatable; for `--against <url>`).
+        #[arg(long = "allow-host", value_name = "HOST")]
+        allow_hosts: Vec<String>,
+        /// The manifest (default: the `.wasm` path with `.toml`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a configured plugin the active CRM of the running host (through
     /// its admin endpoint); calls in flight finish on the old one.
     Activate {
@@ -220,7 +242,78 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Activate { id, config },
         } => activate(&id, &config).await,
+        Command::Plugin {
+            command:
+                PluginCommand::Check {
+                    file,
+                    against,
+                    config,
+                    allow_hosts,
+                    manifest,
+                    json,
+                },
+        } => check(&file, manifest, &against, &config, &allow_hosts, json).await,
     }
+}
+
+async fn check(
+    file: &Path,
+    manifest: Option<PathBuf>,
+    against: &crate::check::Against,
+    config_pairs: &[String],
+    allow_hosts: &[String],
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::check::Outcome;
+    let (mut settings, _) = settings_for(file, manifest)?;
+    for pair in config_pairs {
+        let (key, value) = key_value(pair, "--config")?;
+        let value = config::resolve_secret(&format!("--config {key}"), &value)?;
+        settings.config.insert(key, value);
+    }
+    if !allow_hosts.is_empty() {
+        settings.allowed_hosts = Some(allow_hosts.to_vec());
+    }
+    let runtime = cli_runtime()?;
+    let findings = crate::check::run(&runtime, settings, against).await?;
+    let failed = findings
+        .iter()
+        .filter(|f| matches!(f.outcome, Outcome::Fail(_)))
+        .count();
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "file": file, "findings": findings, "failed": failed })
+            )?
+        );
+    } else {
+        for f in &findings {
+            let (word, detail) = match &f.outcome {
+                Outcome::Pass(d) => ("PASS", d),
+                Outcome::Fail(d) => ("FAIL", d),
+                Outcome::Skip(d) => ("SKIP", d),
+            };
+            println!("{word}  {:<12} {detail}", f.requirement);
+        }
+        println!(
+            "{}: {} passed, {failed} failed, {} skipped",
+            file.display(),
+            findings
+                .iter()
+                .filter(|f| matches!(f.outcome, Outcome::Pass(_)))
+                .count(),
+            findings
+                .iter()
+                .filter(|f| matches!(f.outcome, Outcome::Skip(_)))
+                .count(),
+        );
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn activate(id: &str, config_path: &Path) -> anyhow::Result<ExitCode> {

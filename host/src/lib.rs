@@ -12,6 +12,7 @@
 //! - [`bot`]: the customer dialogue over Telegram.
 //! - [`app`]: wiring for `switchboard run`: config reloads, SIGHUP, shutdown.
 //! - [`clock`]: calendar dates from Unix time.
+//! - [`check`]: `switchboard plugin check`, the conformance suite of the contract.
 //! - [`cli`]: the command line (`run`, `demo`, `plugin inspect`, `plugin call`).
 //! - [`demo`]: `switchboard demo`, the runtime against a simulated KeyCRM.
 //! - [`json`]: JSON renderings of CRM values for the CLI and the admin API.
@@ -22,6 +23,7 @@
 pub mod admin;
 pub mod app;
 pub mod bot;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

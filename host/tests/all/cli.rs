@@ -151,3 +151,62 @@ fn the_demo_greets_a_customer_in_the_terminal() {
     assert!(stdout.contains("Вітаємо, Олена"), "{stdout}");
     assert!(stdout.contains("сторінка 1 з 3"), "{stdout}");
 }
+
+#[test]
+fn plugin_check_passes_every_bundled_crm_plugin() {
+    for (plugin, sim) in [
+        ("keycrm.wasm", "keycrm-sim"),
+        ("amocrm.wasm", "amocrm-sim"),
+        ("bitrix24.wasm", "bitrix24-sim"),
+    ] {
+        let file = dist(plugin);
+        let file = file.to_string_lossy();
+        let (code, report, stderr) =
+            switchboard(&["plugin", "check", &file, "--against", sim, "--json"]);
+        assert_eq!(code, 0, "{plugin}: {report:#}\n{stderr}");
+        assert_eq!(report["failed"], 0);
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        let passed: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["outcome"] == "pass")
+            .filter_map(|f| f["requirement"].as_str())
+            .collect();
+        assert_eq!(
+            passed,
+            [
+                "info",
+                "pagination",
+                "money",
+                "get-product",
+                "create-lead",
+                "idempotency",
+                "errors",
+                "deadline"
+            ],
+            "{plugin}: {report:#}"
+        );
+    }
+}
+
+#[test]
+fn plugin_check_refuses_a_plugin_pointed_at_the_wrong_crm() {
+    let file = dist("keycrm.wasm");
+    let (code, _, stderr) = switchboard(&[
+        "plugin",
+        "check",
+        &file.to_string_lossy(),
+        "--against",
+        "bitrix24-sim",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("api_key"), "{stderr}");
+    let (code, _, stderr) = switchboard(&[
+        "plugin",
+        "check",
+        &file.to_string_lossy(),
+        "--against",
+        "nowhere",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("keycrm-sim"), "{stderr}");
+}
