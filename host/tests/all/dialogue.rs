@@ -531,8 +531,8 @@ async fn a_crm_outage_at_checkout_keeps_the_order_and_says_so() {
     assert!(stale.body().contains("сторінка 1"), "{}", stale.body());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhook_mode_serves_customers_and_refuses_strangers() {
+/// A shop in webhook mode on a free port: the shop, its hook URL, its secret.
+async fn webhook_shop() -> (Shop, String, &'static str) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -551,6 +551,12 @@ async fn webhook_mode_serves_customers_and_refuses_strangers() {
         None,
     )
     .await;
+    (shop, url, secret)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_serves_customers_and_refuses_strangers() {
+    let (shop, url, secret) = webhook_shop().await;
     assert_eq!(shop.telegram.webhook_info().url, url);
 
     let user = shop.telegram.user(650, "Оксана");
@@ -861,24 +867,7 @@ fn mutated_update(rng: &mut impl rand::Rng, n: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundreds_of_mutated_updates_never_break_the_host() {
     use rand::SeedableRng;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("http://127.0.0.1:{port}/tg/hook");
-    let secret = "webhook-secret-0123456789";
-    let shop = shop_with(
-        12,
-        |_| UpdateMode::Webhook {
-            listen: format!("127.0.0.1:{port}")
-                .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
-            public_url: url.clone(),
-            secret_token: secret.into(),
-        },
-        None,
-    )
-    .await;
+    let (shop, url, secret) = webhook_shop().await;
     // A fixed seed, so a failure can be replayed; `SWITCHBOARD_FUZZ_CASES`
     // runs longer.
     let cases: i64 = std::env::var("SWITCHBOARD_FUZZ_CASES")
