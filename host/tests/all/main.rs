@@ -17,3 +17,4 @@ mod sandbox;
 mod store;
 mod support;
 mod swap;
+mod webhook_py;

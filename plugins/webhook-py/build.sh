@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the Python webhook plugin into plugins/dist/webhook.wasm (+ .toml).
+#
+# componentize-py (pinned below) comes from PyPI into a venv under
+# ~/.cache/switchboard, once; later builds need no network. It bundles its
+# own CPython and standard library into the component, so the python3 that
+# runs this script only hosts the tool and the plain-Python unit tests.
+set -euo pipefail
+plugin_dir=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$plugin_dir/../.." && pwd)
+cd "$root"
+
+COMPONENTIZE_PY_VERSION=0.25.1
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/switchboard
+venv=$cache/componentize-py-$COMPONENTIZE_PY_VERSION
+tool=$venv/bin/componentize-py
+wit=(-d wit/since_v0.1.0 -w crm)
+
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "webhook    skipped: python3 is not installed (needed to build the Python plugin)" >&2
+  exit 0
+fi
+
+if [[ ! -x $tool ]] || ! "$tool" --version 2>/dev/null | grep -qx "componentize-py $COMPONENTIZE_PY_VERSION"; then
+  echo "webhook    installing componentize-py $COMPONENTIZE_PY_VERSION into $venv"
+  rm -rf "$venv"
+  mkdir -p "$cache"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
+fi
+
+# The plain-Python modules first: a failing unit test should not cost the
+# 20 s of a component build.
+python3 -m unittest discover --quiet -s "$plugin_dir/tests" -t "$plugin_dir"
+
+# Typed stubs of the world for editors and type checkers (never bundled: the
+# real bindings are generated inside `componentize`).
+rm -rf "$plugin_dir/build/bindings"
+"$tool" --quiet "${wit[@]}" bindings "$plugin_dir/build/bindings"
+
+mkdir -p plugins/dist
+# Into a temporary file, so a failed build never leaves half a component.
+"$tool" --quiet "${wit[@]}" componentize app \
+  -p "$plugin_dir/src" -o plugins/dist/webhook.wasm.tmp
+mv plugins/dist/webhook.wasm.tmp plugins/dist/webhook.wasm
+cp "$plugin_dir/manifest.toml" plugins/dist/webhook.toml
+printf '%-10s %8d bytes  plugins/dist/webhook.wasm (Python, componentize-py %s)\n' \
+  webhook "$(stat -c %s plugins/dist/webhook.wasm)" "$COMPONENTIZE_PY_VERSION"
