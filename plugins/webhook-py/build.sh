@@ -31,18 +31,37 @@ fi
 
 # The plain-Python modules first: a failing unit test should not cost the
 # 20 s of a component build.
-python3 -m unittest discover --quiet -s "$plugin_dir/tests" -t "$plugin_dir"
+if ! out=$(python3 -m unittest discover -s "$plugin_dir/tests" -t "$plugin_dir" 2>&1); then
+  printf '%s\n' "$out" >&2
+  exit 1
+fi
 
 # Typed stubs of the world for editors and type checkers (never bundled: the
 # real bindings are generated inside `componentize`).
 rm -rf "$plugin_dir/build/bindings"
 "$tool" --quiet "${wit[@]}" bindings "$plugin_dir/build/bindings"
 
-mkdir -p plugins/dist
-# Into a temporary file, so a failed build never leaves half a component.
-"$tool" --quiet "${wit[@]}" componentize app \
-  -p "$plugin_dir/src" -o plugins/dist/webhook.wasm.tmp
-mv plugins/dist/webhook.wasm.tmp plugins/dist/webhook.wasm
+# The plugin has no third-party dependencies. An empty site-packages as the
+# "virtualenv" keeps componentize-py from bundling whatever the build
+# machine's python3 has installed.
+export VIRTUAL_ENV=$plugin_dir/build/no-deps
+mkdir -p "$VIRTUAL_ENV/lib/python3/site-packages"
+
+# componentize APP_MODULE SOURCE_DIR OUTPUT: into a temporary file, so a
+# failed build never leaves half a component behind.
+componentize() {
+  "$tool" --quiet "${wit[@]}" componentize "$1" -p "$2" -o "$3.tmp"
+  mv "$3.tmp" "$3"
+}
+
+mkdir -p plugins/dist/test
+componentize app "$plugin_dir/src" plugins/dist/webhook.wasm
 cp "$plugin_dir/manifest.toml" plugins/dist/webhook.toml
 printf '%-10s %8d bytes  plugins/dist/webhook.wasm (Python, componentize-py %s)\n' \
   webhook "$(stat -c %s plugins/dist/webhook.wasm)" "$COMPONENTIZE_PY_VERSION"
+
+# A test-only probe of what Python sees inside the sandbox (never shipped).
+componentize probe_app "$plugin_dir/probe" plugins/dist/test/webhook-probe.wasm
+cp "$plugin_dir/probe/manifest.toml" plugins/dist/test/webhook-probe.toml
+printf '%-10s %8d bytes  plugins/dist/test/webhook-probe.wasm (sandbox probe)\n' \
+  webhook "$(stat -c %s plugins/dist/test/webhook-probe.wasm)"

@@ -604,3 +604,38 @@ async fn webhook_py_cost_of_a_python_component() {
     assert!(info_call < Duration::from_secs(1), "{info_call:?}");
     assert!(list_call < Duration::from_secs(2), "{list_call:?}");
 }
+
+#[tokio::test]
+async fn webhook_py_sees_no_files_env_or_sockets() {
+    // The probe is built by the same componentize-py against the same world
+    // and asks CPython itself what it can reach (plugins/webhook-py/probe).
+    let mut settings = PluginSettings::new("webhook-probe", dist("test/webhook-probe.wasm"));
+    settings.timeout = Duration::from_secs(5);
+    let rt = runtime();
+    // SAFETY: set before the plugin runs; no other thread of this test reads
+    // the environment, and the value only has to not show up.
+    unsafe { std::env::set_var("SWITCHBOARD_PY_PROBE_SECRET", "must-not-leak") };
+    let plugin = load(&rt, &settings).await;
+    let page = plugin
+        .list_products(None, 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = page.items[0].description.clone().unwrap_or_default();
+    eprintln!("what Python sees in the sandbox: {text}");
+    assert!(!text.contains("must-not-leak"));
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(report["environ"], json!([]), "{text}");
+    for key in [
+        "listdir_root",
+        "listdir_cwd",
+        "read_etc_passwd",
+        "read_proc_environ",
+        "write_tmp",
+        "tcp_socket",
+        "tcp_connect",
+        "dns",
+    ] {
+        let outcome = report[key].as_str().unwrap_or_default();
+        assert!(!outcome.starts_with("ok"), "{key}: {outcome}");
+    }
+}
