@@ -427,6 +427,12 @@ async fn webhook_py_posts_the_documented_lead_json() {
         request.header("content-type"),
         Some("application/json; charset=utf-8")
     );
+    // A known length, not chunked: simple receivers cannot read chunked bodies.
+    assert_eq!(
+        request.header("content-length"),
+        Some(request.body.len().to_string().as_str())
+    );
+    assert_eq!(request.header("transfer-encoding"), None);
     assert_eq!(request.header("idempotency-key"), Some("tg-4242-17"));
     assert_eq!(request.header("authorization"), Some("Bearer test-token"));
     assert_eq!(request.header("x-switchboard-attempt"), Some("1"));

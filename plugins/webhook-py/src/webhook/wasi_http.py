@@ -136,6 +136,10 @@ def send(method: str, url: str, headers: list[tuple[str, str]], body: bytes, wha
     Raises `CrmFailure` for every failure, never a WIT `Err`.
     """
     https, authority, path = _target(url, what)
+    if body:
+        # Without it the body goes out chunked, which simple receivers
+        # (Python's http.server, some PHP and serverless setups) cannot read.
+        headers = [*headers, ("content-length", str(len(body)))]
     fields = Fields()
     try:
         for name, value in headers:
