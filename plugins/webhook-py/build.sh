@@ -13,7 +13,9 @@ cd "$root"
 COMPONENTIZE_PY_VERSION=0.25.1
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/switchboard
 venv=$cache/componentize-py-$COMPONENTIZE_PY_VERSION
-tool=$venv/bin/componentize-py
+# Where the tool goes when python3 has no venv module (Debian without
+# python3-venv): a plain `pip install --target` folder.
+target=$cache/componentize-py-$COMPONENTIZE_PY_VERSION-target
 wit=(-d wit/since_v0.1.0 -w crm)
 
 if ! command -v python3 >/dev/null 2>&1; then
@@ -21,12 +23,26 @@ if ! command -v python3 >/dev/null 2>&1; then
   exit 0
 fi
 
-if [[ ! -x $tool ]] || ! "$tool" --version 2>/dev/null | grep -qx "componentize-py $COMPONENTIZE_PY_VERSION"; then
-  echo "webhook    installing componentize-py $COMPONENTIZE_PY_VERSION into $venv"
-  rm -rf "$venv"
+installed() { "$@" --version 2>/dev/null | grep -qx "componentize-py $COMPONENTIZE_PY_VERSION"; }
+from_target() { PYTHONPATH=$target python3 -c 'import componentize_py, sys; sys.argv[0] = "componentize-py"; componentize_py.script()' "$@"; }
+
+if installed "$venv/bin/componentize-py"; then
+  tool=("$venv/bin/componentize-py")
+elif installed from_target; then
+  tool=(from_target)
+else
+  echo "webhook    installing componentize-py $COMPONENTIZE_PY_VERSION into $cache"
   mkdir -p "$cache"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
+  rm -rf "$venv" "$target"
+  if python3 -m venv "$venv" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
+    tool=("$venv/bin/componentize-py")
+  else
+    rm -rf "$venv"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$target" \
+      "componentize-py==$COMPONENTIZE_PY_VERSION"
+    tool=(from_target)
+  fi
 fi
 
 # The plain-Python modules first: a failing unit test should not cost the
@@ -39,7 +55,7 @@ fi
 # Typed stubs of the world for editors and type checkers (never bundled: the
 # real bindings are generated inside `componentize`).
 rm -rf "$plugin_dir/build/bindings"
-"$tool" --quiet "${wit[@]}" bindings "$plugin_dir/build/bindings"
+"${tool[@]}" --quiet "${wit[@]}" bindings "$plugin_dir/build/bindings"
 
 # The plugin has no third-party dependencies. An empty site-packages as the
 # "virtualenv" keeps componentize-py from bundling whatever the build
@@ -50,7 +66,7 @@ mkdir -p "$VIRTUAL_ENV/lib/python3/site-packages"
 # componentize APP_MODULE SOURCE_DIR OUTPUT: into a temporary file, so a
 # failed build never leaves half a component behind.
 componentize() {
-  "$tool" --quiet "${wit[@]}" componentize "$1" -p "$2" -o "$3.tmp"
+  "${tool[@]}" --quiet "${wit[@]}" componentize "$1" -p "$2" -o "$3.tmp"
   mv "$3.tmp" "$3"
 }
 
