@@ -8,7 +8,8 @@ makes a fresh instance for every call, so nothing is cached between calls.
 
 from __future__ import annotations
 
-from typing import NoReturn, Optional
+from contextlib import contextmanager
+from typing import Iterator, NoReturn, Optional
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -22,6 +23,7 @@ from wit_world.imports.switchboard_crm_types import (
     CrmError_Unavailable,
     CrmError_Unsupported,
     Lead,
+    LeadKind,
     LeadKind_Feedback,
     LeadKind_Order,
     LeadRef,
@@ -66,6 +68,20 @@ def _fail(failure: CrmFailure) -> NoReturn:
     raise Err(_to_wit(failure))
 
 
+@contextmanager
+def _crm_call() -> Iterator[None]:
+    """Turns `CrmFailure` into the WIT error; logs anything else and lets
+    it trap (a bug should show up as a plugin fault, not as a CRM error the
+    host would retry), with a line that says what it was."""
+    try:
+        yield
+    except CrmFailure as failure:
+        _fail(failure)
+    except Exception as e:
+        log.log(log.Level.ERROR, f"plugin bug, the call traps: {type(e).__name__}: {e}"[:500])
+        raise
+
+
 def _headers(s: settings_mod.Settings) -> list[tuple[str, str]]:
     headers = [("accept", "application/json"), ("user-agent", USER_AGENT)]
     if s.auth_header:
@@ -83,6 +99,12 @@ def _fetch_catalog(s: settings_mod.Settings) -> catalog.Catalog:
     if len(parsed.skipped) > MAX_SKIP_WARNINGS:
         log.log(log.Level.WARN, f"{len(parsed.skipped) - MAX_SKIP_WARNINGS} more catalog products left out")
     return parsed
+
+
+def _kind_name(kind: LeadKind) -> str:
+    if isinstance(kind, LeadKind_Order):
+        return "order"
+    return "feedback" if isinstance(kind, LeadKind_Feedback) else "question"
 
 
 def _product(item: catalog.Item) -> Product:
@@ -111,11 +133,9 @@ class Plugin(exports.Plugin):
         )
 
     def list_products(self, cursor: Optional[str], limit: int) -> ProductPage:
-        try:
+        with _crm_call():
             s = settings_mod.load(config.get)
             page = catalog.page(_fetch_catalog(s), cursor, limit)
-        except CrmFailure as failure:
-            _fail(failure)
         return ProductPage(
             items=[_product(i) for i in page.items],
             next_cursor=page.next_cursor,
@@ -123,23 +143,21 @@ class Plugin(exports.Plugin):
         )
 
     def get_product(self, id: str) -> Product:
-        try:
+        with _crm_call():
             s = settings_mod.load(config.get)
             item = _fetch_catalog(s).find(id)
             if item is None:
                 raise CrmFailure("not-found", f"product `{id[:100]}` is not in the catalog")
-        except CrmFailure as failure:
-            _fail(failure)
         return _product(item)
 
     def create_lead(self, lead: Lead) -> LeadRef:
-        try:
+        with _crm_call():
             s = settings_mod.load(config.get)
             kind = lead.kind
             body = leads.payload(
                 idempotency_key=lead.idempotency_key,
-                kind="order" if isinstance(kind, LeadKind_Order) else "feedback" if isinstance(kind, LeadKind_Feedback) else "question",
-                items=kind.value if isinstance(kind, LeadKind_Order) else [],
+                kind=_kind_name(kind),
+                items=kind.value if isinstance(kind, LeadKind_Order) else (),
                 contact=lead.contact,
                 title=lead.title,
                 comment=lead.comment,
@@ -155,8 +173,6 @@ class Plugin(exports.Plugin):
             if not response.ok:
                 raise from_status(response.status, response.headers, response.body, "lead_url")
             lead_id, url = leads.lead_ref(response.body, lead.idempotency_key)
-        except CrmFailure as failure:
-            _fail(failure)
         log.log(log.Level.INFO, f"lead {lead_id} accepted by lead_url (attempt {s.attempt})")
         return LeadRef(id=lead_id, url=url)
 

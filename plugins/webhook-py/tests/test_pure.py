@@ -47,7 +47,7 @@ class MoneyTest(unittest.TestCase):
         self.assertEqual(to_decimal(Money(7, 0, "JPY")), "7")
 
 
-def doc(*products: dict[str, object], **top: object) -> bytes:
+def doc(*products: object, **top: object) -> bytes:
     return json.dumps({"products": list(products), **top}).encode()
 
 

@@ -36,27 +36,45 @@ from .money import Money, rescale, to_decimal
 SCHEMA = "switchboard.lead.v1"
 
 
+# Read-only views of the WIT records (the bindings' dataclasses satisfy
+# them), so this module needs no WIT imports and its tests run anywhere.
+# Properties, not plain attributes: a protocol's settable attribute would
+# have to match its type exactly, and `LineItem.unit_price` is `Money`.
 class MoneyLike(Protocol):
-    minor_units: int
-    scale: int
-    currency: str
+    @property
+    def minor_units(self) -> int: ...
+    @property
+    def scale(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
 
 
 class LineLike(Protocol):
-    product_id: str
-    name: str
-    sku: Optional[str]
-    quantity: int
-    unit_price: MoneyLike
-    image_url: Optional[str]
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def sku(self) -> Optional[str]: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def unit_price(self) -> MoneyLike: ...
+    @property
+    def image_url(self) -> Optional[str]: ...
 
 
 class ContactLike(Protocol):
-    full_name: str
-    phone: Optional[str]
-    email: Optional[str]
-    telegram_user_id: Optional[int]
-    telegram_username: Optional[str]
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def phone(self) -> Optional[str]: ...
+    @property
+    def email(self) -> Optional[str]: ...
+    @property
+    def telegram_user_id(self) -> Optional[int]: ...
+    @property
+    def telegram_username(self) -> Optional[str]: ...
 
 
 def _money(m: MoneyLike) -> Money:
