@@ -40,3 +40,7 @@ mkdir -p plugins/dist/test
 cp "$target_dir/wasm32-wasip2/plugin/switchboard_keycrm.wasm" plugins/dist/test/keycrm.wasm
 cp plugins/keycrm/manifest.toml plugins/dist/test/keycrm.toml
 printf '%-10s %8d bytes  plugins/dist/test/keycrm.wasm (fault injection)\n' keycrm "$(stat -c %s plugins/dist/test/keycrm.wasm)"
+
+# The webhook plugin is Python, built by componentize-py (fetched from PyPI
+# once into ~/.cache/switchboard); it skips itself when python3 is missing.
+plugins/webhook-py/build.sh

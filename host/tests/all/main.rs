@@ -18,3 +18,4 @@ mod sandbox;
 mod store;
 mod support;
 mod swap;
+mod webhook_py;
