@@ -13,7 +13,7 @@ lint:
 	cargo clippy --target wasm32-wasip2 -p switchboard-plugin-sdk -p switchboard-keycrm -p switchboard-amocrm -p switchboard-bitrix24 -p switchboard-hostile -- -D warnings
 
 check-plugins: plugins
-	for p in keycrm amocrm bitrix24; do cargo run -q -p switchboard -- plugin check plugins/dist/$$p.wasm --against $$p-sim || exit 1; done
+	for p in keycrm amocrm bitrix24 webhook; do cargo run -q -p switchboard -- plugin check plugins/dist/$$p.wasm --against $$p-sim || exit 1; done
 
 demo: plugins
 	cargo run -p switchboard -- demo

@@ -1,7 +1,7 @@
 //! `switchboard plugin check`: the conformance suite of the `crm` contract.
 //!
 //! The plugin runs in the real sandbox against a simulated CRM on loopback
-//! (`--against keycrm-sim|amocrm-sim|bitrix24-sim`), which lets the check
+//! (`--against keycrm-sim|amocrm-sim|bitrix24-sim|webhook-sim`), which lets the check
 //! break the CRM on purpose. Against a real CRM (`--against <url>`, with the
 //! plugin's `--config`), only the read-only requirements run. Each
 //! requirement prints PASS, FAIL (with the reason) or SKIP (why).
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use switchboard_sim::amocrm::{AmoCrmConfig, AmoCrmSim};
 use switchboard_sim::bitrix24::{Bitrix24Config, Bitrix24Sim};
+use switchboard_sim::webhook::{WebhookConfig, WebhookSim};
 use switchboard_sim::{Fault, KeyCrmConfig, KeyCrmSim};
 
 use crate::config::PluginSettings;
@@ -40,6 +41,8 @@ pub enum SimKind {
     AmoCrm,
     /// Bitrix24.
     Bitrix24,
+    /// A generic JSON webhook (catalog document + lead endpoint).
+    Webhook,
 }
 
 impl std::str::FromStr for Against {
@@ -49,11 +52,12 @@ impl std::str::FromStr for Against {
             "keycrm-sim" => Ok(Self::Sim(SimKind::KeyCrm)),
             "amocrm-sim" => Ok(Self::Sim(SimKind::AmoCrm)),
             "bitrix24-sim" => Ok(Self::Sim(SimKind::Bitrix24)),
+            "webhook-sim" => Ok(Self::Sim(SimKind::Webhook)),
             url if url.starts_with("https://") || url.starts_with("http://") => {
                 Ok(Self::Url(url.to_string()))
             }
             other => Err(format!(
-                "`{other}`: expected keycrm-sim, amocrm-sim, bitrix24-sim or a CRM's URL"
+                "`{other}`: expected keycrm-sim, amocrm-sim, bitrix24-sim, webhook-sim or a CRM's URL"
             )),
         }
     }
@@ -86,6 +90,7 @@ enum Sim {
     KeyCrm(KeyCrmSim),
     AmoCrm(AmoCrmSim),
     Bitrix24(Bitrix24Sim),
+    Webhook(WebhookSim),
 }
 
 impl Sim {
@@ -99,6 +104,9 @@ impl Sim {
             }
             SimKind::Bitrix24 => {
                 Self::Bitrix24(Bitrix24Sim::start(Bitrix24Config::with_catalog(CATALOG)).await?)
+            }
+            SimKind::Webhook => {
+                Self::Webhook(WebhookSim::start(WebhookConfig::with_catalog(CATALOG)).await?)
             }
         })
     }
@@ -143,6 +151,14 @@ impl Sim {
                     },
                 )],
             ),
+            Self::Webhook(s) => (
+                s.addr().to_string(),
+                vec![
+                    ("catalog_url", s.catalog_url()),
+                    ("lead_url", s.lead_url()),
+                    ("auth_header", s.auth_header().unwrap_or_default()),
+                ],
+            ),
         };
         settings.allowed_hosts = Some(vec![addr]);
         settings.allow_http_loopback = true;
@@ -164,6 +180,11 @@ impl Sim {
                     format!("{}/rest/1/wrong-code/", s.base_url()),
                 );
             }
+            if let Self::Webhook(_) = self {
+                settings
+                    .config
+                    .insert("auth_header".into(), "Bearer wrong-token".into());
+            }
         }
     }
 
@@ -172,6 +193,7 @@ impl Sim {
             Self::KeyCrm(s) => s.inject(fault, Some(1)),
             Self::AmoCrm(s) => s.inject(fault, Some(1)),
             Self::Bitrix24(s) => s.inject(fault, Some(1)),
+            Self::Webhook(s) => s.inject(fault, Some(1)),
         }
     }
 
@@ -180,6 +202,7 @@ impl Sim {
             Self::KeyCrm(s) => s.clear_faults(),
             Self::AmoCrm(s) => s.clear_faults(),
             Self::Bitrix24(s) => s.clear_faults(),
+            Self::Webhook(s) => s.clear_faults(),
         }
     }
 
@@ -188,6 +211,7 @@ impl Sim {
             Self::KeyCrm(s) => s.cards().len(),
             Self::AmoCrm(s) => s.leads().len(),
             Self::Bitrix24(s) => s.leads().len(),
+            Self::Webhook(s) => s.leads().len(),
         }
     }
 }
@@ -396,7 +420,7 @@ pub async fn run(
 
     let Some(sim) = sim else {
         for requirement in ["create-lead", "idempotency", "errors", "deadline"] {
-            note(requirement, Outcome::Skip("needs a simulator (--against keycrm-sim|amocrm-sim|bitrix24-sim); a check does not write to a real CRM".into()));
+            note(requirement, Outcome::Skip("needs a simulator (--against keycrm-sim|amocrm-sim|bitrix24-sim|webhook-sim); a check does not write to a real CRM".into()));
         }
         return Ok(findings);
     };

@@ -109,7 +109,7 @@ pub enum PluginCommand {
     Check {
         /// The component (`.wasm`).
         file: PathBuf,
-        /// `keycrm-sim`, `amocrm-sim`, `bitrix24-sim` (started for the check,
+        /// `keycrm-sim`, `amocrm-sim`, `bitrix24-sim`, `webhook-sim` (started for the check,
         /// with faults injected), or a real CRM's URL (read-only checks; point
         /// the plugin at it with `--config`).
         #[arg(long)]

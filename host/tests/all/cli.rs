@@ -189,6 +189,40 @@ fn plugin_check_passes_every_bundled_crm_plugin() {
 }
 
 #[test]
+fn plugin_check_passes_the_python_webhook_plugin() {
+    let file = dist("webhook.wasm");
+    let (code, report, stderr) = switchboard(&[
+        "plugin",
+        "check",
+        &file.to_string_lossy(),
+        "--against",
+        "webhook-sim",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    let outcome = |name: &str| {
+        report["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["requirement"] == name))
+            .map(|f| f["outcome"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    for requirement in [
+        "info",
+        "pagination",
+        "money",
+        "get-product",
+        "create-lead",
+        "errors",
+        "deadline",
+    ] {
+        assert_eq!(outcome(requirement), "pass", "{requirement}: {report:#}");
+    }
+    // It does not claim idempotent-create, and says so.
+    assert_eq!(outcome("idempotency"), "skip");
+}
+
+#[test]
 fn plugin_check_refuses_a_plugin_pointed_at_the_wrong_crm() {
     let file = dist("keycrm.wasm");
     let (code, _, stderr) = switchboard(&[

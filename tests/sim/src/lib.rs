@@ -27,6 +27,7 @@ mod rate_limit;
 mod record;
 mod reply;
 mod server;
+pub mod webhook;
 
 pub use amocrm::{AmoCrmConfig, AmoCrmSim};
 pub use bitrix24::{Bitrix24Config, Bitrix24Sim};
