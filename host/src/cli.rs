@@ -1,4 +1,4 @@
-//! The command line: `switchboard run`, `demo`, `plugin inspect|call|check|activate`,
+//! The command line: `switchboard run`, `demo`, `plugin inspect|call|check|new|activate`,
 //! `outbox list|retry|drop`.
 
 use std::path::{Path, PathBuf};
@@ -105,6 +105,22 @@ pub enum PluginCommand {
     },
     /// Call one operation of a plugin and print the result as JSON.
     Call(CallArgs),
+    /// Start a new plugin: a crate that builds and passes
+    /// `plugin check --against webhook-sim` as it is.
+    New {
+        /// The plugin id: lower-case letters, digits and dashes.
+        name: String,
+        /// The language (Rust; for Python start from `plugins/webhook-py`,
+        /// see docs/plugins.md).
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: Lang,
+        /// The folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The Switchboard plugin SDK (`plugins/sdk` of a checkout).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Run the conformance suite of the `crm` contract on a plugin.
     Check {
         /// The component (`.wasm`).
@@ -136,6 +152,13 @@ pub enum PluginCommand {
         #[arg(long, short, default_value = "switchboard.toml")]
         config: PathBuf,
     },
+}
+
+/// The languages `plugin new` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// A Rust crate over `switchboard-plugin-sdk`.
+    Rust,
 }
 
 /// The operations `plugin call` can run.
@@ -242,6 +265,18 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Activate { id, config },
         } => activate(&id, &config).await,
+        Command::Plugin {
+            command:
+                PluginCommand::New {
+                    name,
+                    lang: Lang::Rust,
+                    dir,
+                    sdk,
+                },
+        } => crate::scaffold::rust(&name, &dir, sdk.as_deref()).map(|path| {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }),
         Command::Plugin {
             command:
                 PluginCommand::Check {

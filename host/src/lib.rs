@@ -17,6 +17,7 @@
 //! - [`demo`]: `switchboard demo`, the runtime against a simulated KeyCRM.
 //! - [`json`]: JSON renderings of CRM values for the CLI and the admin API.
 //! - [`outbox`]: the worker that delivers confirmed leads to the CRM.
+//! - [`scaffold`]: `switchboard plugin new`.
 //! - [`store`]: the durable store (SQLite or PostgreSQL): customers, dialogues,
 //!   carts, the lead outbox, catalog snapshots.
 
@@ -32,4 +33,5 @@ pub mod demo;
 pub mod json;
 pub mod outbox;
 pub mod plugin;
+pub mod scaffold;
 pub mod store;

@@ -244,3 +244,72 @@ fn plugin_check_refuses_a_plugin_pointed_at_the_wrong_crm() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("keycrm-sim"), "{stderr}");
 }
+
+#[test]
+fn plugin_new_writes_a_rust_plugin_that_builds_and_passes_the_check() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "new", "my-shop", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = dir.path().join("my-shop");
+    for file in [
+        "Cargo.toml",
+        "manifest.toml",
+        "build.sh",
+        "README.md",
+        "src/lib.rs",
+    ] {
+        assert!(root.join(file).is_file(), "{file} missing");
+    }
+    // A second time is refused: nothing is overwritten.
+    let again = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "new", "my-shop", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    // It builds as it is (a target folder kept between runs, so only the
+    // first run compiles the SDK's dependencies) ...
+    let target = crate::support::root().join("target/scaffold");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    // ... and passes the conformance check against the webhook simulator.
+    let wasm = target.join("wasm32-wasip2/release/my_shop_crm.wasm");
+    let (code, report, stderr) = switchboard(&[
+        "plugin",
+        "check",
+        &wasm.to_string_lossy(),
+        "--manifest",
+        &root.join("manifest.toml").to_string_lossy(),
+        "--against",
+        "webhook-sim",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(report["failed"], 0);
+}
