@@ -110,16 +110,18 @@ pub enum PluginCommand {
     New {
         /// The plugin id: lower-case letters, digits and dashes.
         name: String,
-        /// The language (Rust; for Python start from `plugins/webhook-py`,
-        /// see docs/plugins.md).
+        /// The language.
         #[arg(long, value_enum, default_value = "rust")]
         lang: Lang,
         /// The folder to create it in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// The Switchboard plugin SDK (`plugins/sdk` of a checkout).
+        /// Rust: the Switchboard plugin SDK (`plugins/sdk` of a checkout).
         #[arg(long)]
         sdk: Option<PathBuf>,
+        /// Python: the WIT package (`wit/since_v0.1.0` of a checkout).
+        #[arg(long)]
+        wit: Option<PathBuf>,
     },
     /// Run the conformance suite of the `crm` contract on a plugin.
     Check {
@@ -159,6 +161,8 @@ pub enum PluginCommand {
 pub enum Lang {
     /// A Rust crate over `switchboard-plugin-sdk`.
     Rust,
+    /// Python, built with componentize-py (from the bundled `webhook` plugin).
+    Python,
 }
 
 /// The operations `plugin call` can run.
@@ -269,14 +273,19 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             command:
                 PluginCommand::New {
                     name,
-                    lang: Lang::Rust,
+                    lang,
                     dir,
                     sdk,
+                    wit,
                 },
-        } => crate::scaffold::rust(&name, &dir, sdk.as_deref()).map(|path| {
+        } => {
+            let path = match lang {
+                Lang::Rust => crate::scaffold::rust(&name, &dir, sdk.as_deref())?,
+                Lang::Python => crate::scaffold::python(&name, &dir, wit.as_deref())?,
+            };
             println!("{}", path.display());
-            ExitCode::SUCCESS
-        }),
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin {
             command:
                 PluginCommand::Check {

@@ -313,3 +313,47 @@ fn plugin_new_writes_a_rust_plugin_that_builds_and_passes_the_check() {
     assert_eq!(code, 0, "{report:#}\n{stderr}");
     assert_eq!(report["failed"], 0);
 }
+
+#[test]
+fn plugin_new_writes_a_python_plugin_that_builds_and_passes_the_check() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "new", "py-shop", "--lang", "python", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = dir.path().join("py-shop");
+    let manifest = std::fs::read_to_string(root.join("manifest.toml")).unwrap_or_default();
+    assert!(manifest.contains("id = \"py-shop\""), "{manifest}");
+    // Its build runs its unit tests, then componentize-py.
+    let build = Command::new(root.join("build.sh"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        build.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&build.stdout),
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let (code, report, stderr) = switchboard(&[
+        "plugin",
+        "check",
+        &root.join("dist/py-shop.wasm").to_string_lossy(),
+        "--against",
+        "webhook-sim",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(
+        report["findings"][0]["detail"]
+            .as_str()
+            .map(|d| d.starts_with("py-shop 0.1.0")),
+        Some(true),
+        "{report:#}"
+    );
+}
