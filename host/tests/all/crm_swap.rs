@@ -143,3 +143,41 @@ async fn a_python_plugin_serves_the_whole_dialogue() {
     assert_eq!(leads[0]["kind"], "order");
     assert_eq!(leads[0]["contact"]["phone"], "+380501234567");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amocrm_shop_takes_an_order_end_to_end() {
+    use switchboard_sim::amocrm::{AmoCrmConfig, AmoCrmSim};
+    let amo = AmoCrmSim::start(AmoCrmConfig::with_catalog(12))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rig = rig(quick_policy(), |_| {
+        let mut s = PluginSettings::new("amocrm", dist("amocrm.wasm"));
+        s.allowed_hosts = Some(vec![amo.addr().to_string()]);
+        s.allow_http_loopback = true;
+        s.timeout = Duration::from_secs(5);
+        s.config.insert("base_url".into(), amo.base_url());
+        s.config.insert("token".into(), "amo-test-token".into());
+        s
+    })
+    .await;
+    let (user, told) = checkout(rig.telegram.user(13_200, "Амо")).await;
+    assert_eq!(told, Told::Number);
+    let leads = amo.leads();
+    assert_eq!(leads.len(), 1);
+    let number = leads[0]["id"].to_string();
+    assert!(
+        user.messages()
+            .iter()
+            .any(|m| m.body().contains(&format!("№ {number}"))),
+        "the customer gets amoCRM's lead id {number}"
+    );
+    // The order lines travel as the lead's note.
+    let notes = amo.notes();
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0]["params"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Switchboard key: tg-13200-")),
+        "{notes:?}"
+    );
+}
