@@ -519,9 +519,13 @@ impl Ctx<'_> {
             }
             State::EditProfile { field } => self.save_profile(field, &text).await,
             State::Status => self.status_by_number(&text).await,
-            State::Delivery | State::ConfirmOrder { .. } | State::ConfirmQuestion { .. } => {
-                self.hint().await
-            }
+            // A typed number at the confirmation step replaces the one given
+            // (see `on_contact`).
+            State::ConfirmOrder { .. } => match phone::normalize(&text, &self.d.country) {
+                Ok(phone) => self.confirm_order(phone.as_str()).await,
+                Err(_) => self.hint().await,
+            },
+            State::Delivery | State::ConfirmQuestion { .. } => self.hint().await,
             State::Menu => {
                 self.set_state(&State::ConfirmQuestion { text: text.clone() })
                     .await?;
@@ -542,7 +546,12 @@ impl Ctx<'_> {
             == State::EditProfile {
                 field: EditField::Phone,
             };
-        if state != State::AskPhone && !editing_phone {
+        // At the confirmation step a number sent again replaces the one
+        // given: the summary is shown anew. This is also what a contact
+        // replayed after a crash meets (its first handling moved the state
+        // on, but the summary may never have gone out).
+        let confirming = matches!(state, State::ConfirmOrder { .. });
+        if state != State::AskPhone && !editing_phone && !confirming {
             return self.hint().await;
         }
         if !own {

@@ -924,3 +924,34 @@ async fn an_oversized_message_is_cut_and_the_customer_is_told() {
         "the question should carry the first 3000 characters, got {quoted} sentences"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_sent_again_at_the_confirmation_replaces_the_first() {
+    let shop = shop(3).await;
+    let user = shop.telegram.user(693, "Зміна");
+    user.send_command("/catalog").await;
+    let page = reply(&user, "сторінка 1").await;
+    press(&user, &page.inline_buttons()[0].0).await;
+    reply(&user, "Ціна").await;
+    press(&user, "Замовити зараз").await;
+    reply(&user, "номер").await;
+    user.send_text("050 111 22 33").await;
+    reply(&user, "+380501112233").await;
+    // Not a hint: the summary again, with the new number (also what a
+    // contact replayed after a crash meets).
+    user.share_contact("+380507654321", true).await;
+    let summary = reply(&user, "+380507654321").await;
+    assert!(
+        summary
+            .inline_buttons()
+            .iter()
+            .any(|(t, _)| t.contains("Підтвердити")),
+        "{}",
+        summary.body()
+    );
+    press(&user, "Підтвердити").await;
+    reply(&user, "№").await;
+    let cards = shop.crm.cards();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(cards[0]["contact"]["phone"], "+380507654321");
+}
