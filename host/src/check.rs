@@ -156,34 +156,26 @@ impl Sim {
                 vec![
                     ("catalog_url", s.catalog_url()),
                     ("lead_url", s.lead_url()),
-                    ("auth_header", s.auth_header().unwrap_or_default()),
+                    (
+                        "auth_header",
+                        if good {
+                            s.auth_header().unwrap_or_default()
+                        } else {
+                            "Bearer wrong-token".into()
+                        },
+                    ),
                 ],
             ),
         };
         settings.allowed_hosts = Some(vec![addr]);
         settings.allow_http_loopback = true;
         for (k, v) in pairs {
-            settings.config.entry(k.to_string()).or_insert(v);
-        }
-        if !good {
-            for (k, v) in [
-                ("api_key", "wrong-key".to_string()),
-                ("token", "wrong-token".into()),
-            ] {
-                if settings.config.contains_key(k) {
-                    settings.config.insert(k.into(), v);
-                }
-            }
-            if let Self::Bitrix24(s) = self {
-                settings.config.insert(
-                    "webhook_url".into(),
-                    format!("{}/rest/1/wrong-code/", s.base_url()),
-                );
-            }
-            if let Self::Webhook(_) = self {
-                settings
-                    .config
-                    .insert("auth_header".into(), "Bearer wrong-token".into());
+            // Good credentials fill in what the operator's --config left out;
+            // bad ones replace whatever is there.
+            if good {
+                settings.config.entry(k.to_string()).or_insert(v);
+            } else {
+                settings.config.insert(k.to_string(), v);
             }
         }
     }
