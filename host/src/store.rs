@@ -188,6 +188,16 @@ impl LeadState {
     }
 }
 
+/// A chat's stored dialogue state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDialogue {
+    /// The serialized state.
+    pub state: String,
+    /// The Telegram update whose step stored it (`None`: stored outside a
+    /// step, or before this was recorded).
+    pub update_id: Option<i64>,
+}
+
 /// A lead to record.
 #[derive(Debug, Clone)]
 pub struct NewLead {
@@ -204,6 +214,9 @@ pub struct NewLead {
     /// Until when the outbox worker leaves it alone because the caller is
     /// offering it to the CRM itself; `None`: due at once.
     pub claimed_until: Option<i64>,
+    /// The Telegram update that confirmed it, stored with the chat's next
+    /// state (see [`Store::set_dialogue_step`]).
+    pub update_id: Option<i64>,
 }
 
 /// A recorded lead.
@@ -310,8 +323,9 @@ pub enum Settle {
     },
 }
 
-fn lead_kind(lead: &Lead) -> &'static str {
-    match lead.kind {
+/// How a lead's kind is stored: `order`, `feedback` or `question`.
+pub fn kind_name(kind: &crate::crm::LeadKind) -> &'static str {
+    match kind {
         crate::crm::LeadKind::Order(_) => "order",
         crate::crm::LeadKind::Feedback => "feedback",
         crate::crm::LeadKind::Question => "question",
@@ -494,16 +508,38 @@ impl Store {
 
     /// The stored dialogue state of a chat.
     pub async fn dialogue(&self, chat_id: i64) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT state FROM dialogues WHERE chat_id = $1")
+        Ok(self.dialogue_step(chat_id).await?.map(|d| d.state))
+    }
+
+    /// The dialogue state of a chat with the update whose step stored it.
+    pub async fn dialogue_step(&self, chat_id: i64) -> Result<Option<StoredDialogue>, StoreError> {
+        let row = sqlx::query("SELECT state, update_id FROM dialogues WHERE chat_id = $1")
             .bind(chat_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| r.try_get("state")).transpose()?)
+        row.map(|r| {
+            Ok(StoredDialogue {
+                state: r.try_get("state")?,
+                update_id: r.try_get("update_id")?,
+            })
+        })
+        .transpose()
     }
 
     /// Stores the dialogue state of a chat.
     pub async fn set_dialogue(&self, chat_id: i64, state: &str) -> Result<(), StoreError> {
-        set_dialogue(&self.writer, chat_id, state).await
+        set_dialogue(&self.writer, chat_id, state, None).await
+    }
+
+    /// Stores the dialogue state a step of `update_id` moved the chat to.
+    /// The same update seen again finds its id here and knows the step ran.
+    pub async fn set_dialogue_step(
+        &self,
+        chat_id: i64,
+        state: &str,
+        update_id: i64,
+    ) -> Result<(), StoreError> {
+        set_dialogue(&self.writer, chat_id, state, Some(update_id)).await
     }
 
     /// Forgets the dialogue state of a chat.
@@ -530,12 +566,21 @@ impl Store {
     }
 
     /// Adds `item.quantity` units of a product (a new line, or more of an
-    /// existing one, keeping its price as first seen).
-    pub async fn cart_add(&self, chat_id: i64, item: &CartItem) -> Result<(), StoreError> {
+    /// existing one, keeping its price as first seen), on behalf of the
+    /// message or button press `changed_by`. The same press seen again (a
+    /// replayed update) adds nothing: the line remembers its last change.
+    pub async fn cart_add(
+        &self,
+        chat_id: i64,
+        item: &CartItem,
+        changed_by: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO cart_items (chat_id, product_id, name, sku, price_minor, price_scale, currency, image_url, quantity, added_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (chat_id, product_id) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity",
+            "INSERT INTO cart_items (chat_id, product_id, name, sku, price_minor, price_scale, currency, image_url, quantity, added_at, changed_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (chat_id, product_id) DO UPDATE
+             SET quantity = cart_items.quantity + excluded.quantity, changed_by = excluded.changed_by
+             WHERE cart_items.changed_by IS DISTINCT FROM excluded.changed_by",
         )
         .bind(chat_id)
         .bind(&item.product_id)
@@ -547,39 +592,53 @@ impl Store {
         .bind(&item.image_url)
         .bind(i64::from(item.quantity.max(1)))
         .bind(now_ms())
+        .bind(changed_by)
         .execute(&self.writer)
         .await?;
         Ok(())
     }
 
-    /// Changes the quantity of a line by `delta`; a line that reaches zero
-    /// is removed. Returns the new quantity (0 when removed or absent).
+    /// Changes the quantity of a line by `delta` on behalf of the press
+    /// `changed_by`; a line that reaches zero is removed. The same press seen
+    /// again changes nothing. Returns the line's quantity afterwards (0 when
+    /// removed or absent).
     pub async fn cart_change(
         &self,
         chat_id: i64,
         product_id: &str,
         delta: i64,
+        changed_by: &str,
     ) -> Result<u32, StoreError> {
         // Write first: in SQLite a transaction that reads before it writes
         // cannot wait for the lock and fails with SQLITE_BUSY instead.
         let mut tx = self.writer.begin().await?;
         let removed = sqlx::query(
             "DELETE FROM cart_items WHERE chat_id = $1 AND product_id = $2 AND quantity + $3 <= 0
+             AND changed_by IS DISTINCT FROM $4
              RETURNING product_id",
         )
         .bind(chat_id)
         .bind(product_id)
         .bind(delta)
+        .bind(changed_by)
         .fetch_optional(&mut *tx)
         .await?;
         let next = if removed.is_some() {
             0
         } else {
-            let row = sqlx::query(
-                "UPDATE cart_items SET quantity = quantity + $1 WHERE chat_id = $2 AND product_id = $3
-                 RETURNING quantity",
+            sqlx::query(
+                "UPDATE cart_items SET quantity = quantity + $1, changed_by = $2
+                 WHERE chat_id = $3 AND product_id = $4 AND changed_by IS DISTINCT FROM $2",
             )
             .bind(delta)
+            .bind(changed_by)
+            .bind(chat_id)
+            .bind(product_id)
+            .execute(&mut *tx)
+            .await?;
+            let row = sqlx::query(
+                "SELECT quantity FROM cart_items WHERE chat_id = $1 AND product_id = $2",
+            )
             .bind(chat_id)
             .bind(product_id)
             .fetch_optional(&mut *tx)
@@ -664,7 +723,7 @@ impl Store {
         )
         .bind(new.chat_id)
         .bind(new.user_id)
-        .bind(lead_kind(&new.lead))
+        .bind(kind_name(&new.lead.kind))
         .bind(lead_json)
         .bind(&new.lead.idempotency_key)
         .bind(&new.plugin_id)
@@ -685,7 +744,7 @@ impl Store {
         };
         let id: i64 = row.try_get("id")?;
         if let Some(state) = next_state {
-            set_dialogue(&mut *tx, new.chat_id, state).await?;
+            set_dialogue(&mut *tx, new.chat_id, state, new.update_id).await?;
         }
         if clear_cart {
             sqlx::query("DELETE FROM cart_items WHERE chat_id = $1")
@@ -695,6 +754,15 @@ impl Store {
         }
         tx.commit().await?;
         Ok((id, true))
+    }
+
+    /// The lead recorded with an idempotency key, if any.
+    pub async fn lead_by_key(&self, key: &str) -> Result<Option<LeadRow>, StoreError> {
+        let row = sqlx::query(&format!("{LEAD_COLUMNS} WHERE idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(lead_row).transpose()
     }
 
     /// One lead by the host's id.
@@ -1207,16 +1275,23 @@ const LEAD_COLUMNS: &str =
     plugin_id, plugin_version, crm_id, crm_url, status_name, status_final, created_at,
     plugin_faults, followup FROM leads";
 
-async fn set_dialogue<'e, E>(executor: E, chat_id: i64, state: &str) -> Result<(), StoreError>
+async fn set_dialogue<'e, E>(
+    executor: E,
+    chat_id: i64,
+    state: &str,
+    update_id: Option<i64>,
+) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
-        "INSERT INTO dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        "INSERT INTO dialogues (chat_id, state, update_id, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, update_id = excluded.update_id,
+         updated_at = excluded.updated_at",
     )
     .bind(chat_id)
     .bind(state)
+    .bind(update_id)
     .bind(now_ms())
     .execute(executor)
     .await?;

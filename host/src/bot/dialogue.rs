@@ -85,20 +85,31 @@ pub struct Dialogue {
 struct Ctx<'a> {
     d: &'a Dialogue,
     chat: ChatId,
+    /// The Telegram update being handled; stored with every state change,
+    /// so the same update seen again knows its step already ran.
+    update_id: i64,
     /// The message or button press being handled: the same after a
-    /// redelivery, so a replayed confirmation does not make a second lead.
+    /// redelivery, so a replayed confirmation does not make a second lead
+    /// and a replayed "add" does not add twice.
     trigger: String,
     locale: Locale,
     customer: Customer,
+    /// The chat's state when the update arrived.
+    state: State,
+    /// The stored state was written by this very update: it is being seen
+    /// again (replayed from the inbox after a crash, or redelivered to the
+    /// webhook) and its step must not run twice.
+    replayed: bool,
 }
 
 impl Dialogue {
     /// Handles one update. Never fails: problems are logged and, where the
     /// customer is waiting, answered with a polite message.
     pub async fn handle(&self, update: Update) {
+        let update_id = i64::from(update.id.0);
         let result = match update.kind {
-            UpdateKind::Message(message) => self.on_message(message).await,
-            UpdateKind::CallbackQuery(query) => self.on_callback(query).await,
+            UpdateKind::Message(message) => self.on_message(message, update_id).await,
+            UpdateKind::CallbackQuery(query) => self.on_callback(query, update_id).await,
             other => {
                 tracing::debug!(kind = ?std::mem::discriminant(&other), "update ignored");
                 Ok(())
@@ -120,6 +131,7 @@ impl Dialogue {
         &self,
         user: &User,
         chat: ChatId,
+        update_id: i64,
         trigger: String,
     ) -> Result<Ctx<'_>, HandleError> {
         let telegram = TelegramUser {
@@ -135,16 +147,24 @@ impl Dialogue {
             Some(known) if known.telegram == telegram => known,
             _ => self.store.upsert_customer(&telegram).await?,
         };
+        let stored = self.store.dialogue_step(chat.0).await?;
+        let replayed = stored.as_ref().and_then(|s| s.update_id) == Some(update_id);
+        let state = stored
+            .map(|s| State::from_json(&s.state))
+            .unwrap_or_default();
         Ok(Ctx {
             d: self,
             chat,
+            update_id,
             trigger,
             locale: self.locale_for(user),
             customer,
+            state,
+            replayed,
         })
     }
 
-    async fn on_message(&self, message: Message) -> Result<(), HandleError> {
+    async fn on_message(&self, message: Message, update_id: i64) -> Result<(), HandleError> {
         let Some(user) = message.from.clone() else {
             return Ok(());
         };
@@ -152,9 +172,17 @@ impl Dialogue {
             return Ok(());
         }
         let ctx = self
-            .ctx(&user, message.chat.id, format!("m{}", message.id.0))
+            .ctx(
+                &user,
+                message.chat.id,
+                update_id,
+                format!("m{}", message.id.0),
+            )
             .await?;
-        let state = ctx.state().await?;
+        if ctx.replayed {
+            return ctx.resume().await;
+        }
+        let state = ctx.state.clone();
         if let Some(contact) = message.contact() {
             let own = contact.user_id.is_some_and(|id| id == user.id);
             return ctx.on_contact(state, &contact.phone_number, own).await;
@@ -178,7 +206,7 @@ impl Dialogue {
         ctx.on_text(state, text).await
     }
 
-    async fn on_callback(&self, query: CallbackQuery) -> Result<(), HandleError> {
+    async fn on_callback(&self, query: CallbackQuery, update_id: i64) -> Result<(), HandleError> {
         let Some(message) = query.message.as_ref() else {
             let answer = self.bot.answer_callback_query(query.id.clone()).await;
             self.log_answer_failure(answer);
@@ -193,8 +221,13 @@ impl Dialogue {
         };
         let message_id = editable.then(|| message.id());
         let ctx = self
-            .ctx(&query.from, chat, format!("c{}", query.id.0))
+            .ctx(&query.from, chat, update_id, format!("c{}", query.id.0))
             .await?;
+        if ctx.replayed {
+            let answer = self.bot.answer_callback_query(query.id.clone()).await;
+            self.log_answer_failure(answer);
+            return ctx.resume().await;
+        }
         let action = query
             .data
             .as_deref()
@@ -254,34 +287,75 @@ pub enum HandleError {
 /// The longest a reply waits on Telegram's `retry_after`; a longer wait
 /// would hold the chat's other updates too long.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// How often a request is tried again, after a 429 or a transient failure.
+const SEND_RETRIES: u32 = 3;
 
-/// Sends a request, waiting out Telegram's `429 retry_after` (up to three
-/// times) instead of dropping the reply.
-async fn with_retry_after<T, F, R>(make: F, token: &str) -> Result<T, teloxide::RequestError>
+/// Sends a request, waiting out Telegram's `429 retry_after` and trying
+/// again after a transient failure (see [`transient`]) with a growing
+/// pause, up to [`SEND_RETRIES`] times, instead of dropping the reply.
+async fn with_retries<T, F, R>(make: F, token: &str) -> Result<T, teloxide::RequestError>
 where
     F: Fn() -> R,
     R: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
 {
     let mut attempt = 0;
     loop {
-        match make().await {
+        let wait = match make().await {
+            Ok(done) => return Ok(done),
             Err(teloxide::RequestError::RetryAfter(wait))
-                if attempt < 3 && wait.duration() <= MAX_RETRY_AFTER =>
+                if attempt < SEND_RETRIES && wait.duration() <= MAX_RETRY_AFTER =>
             {
-                attempt += 1;
-                tracing::info!(
-                    wait_secs = wait.seconds(),
-                    attempt,
-                    "Telegram asked to retry later"
-                );
-                tokio::time::sleep(wait.duration()).await;
+                wait.duration()
+            }
+            Err(e) if attempt < SEND_RETRIES && transient(&e) => {
+                Duration::from_millis(250 << attempt)
             }
             Err(e) => {
                 tracing::debug!(error = %redact(&e.to_string(), token), "send failed");
                 return Err(e);
             }
-            Ok(done) => return Ok(done),
+        };
+        attempt += 1;
+        tracing::info!(
+            wait_ms = wait.as_millis() as u64,
+            attempt,
+            "Telegram did not take a request; trying again"
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Descriptions of the Bot API's 5xx answers.
+const SERVER_ERRORS: [&str; 4] = [
+    "Internal Server Error",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+];
+
+/// A failure after which Telegram did not act on the request, so sending it
+/// again cannot show the customer the same message twice: a 5xx answer, an
+/// answer that is not the Bot API's JSON (a proxy's error page), or a
+/// connection that could not be made. A timed-out request may have been
+/// carried out, so it is not tried again.
+fn transient(e: &teloxide::RequestError) -> bool {
+    match e {
+        teloxide::RequestError::Api(teloxide::ApiError::Unknown(text)) => {
+            SERVER_ERRORS.iter().any(|s| text.starts_with(s))
         }
+        teloxide::RequestError::InvalidJson { .. } => true,
+        teloxide::RequestError::Network(e) => e.is_connect(),
+        _ => false,
+    }
+}
+
+/// What a customer is told about a lead of `kind` (as stored): when the
+/// CRM took it, when it is left to the outbox, and when it failed.
+fn lead_texts(kind: &str) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        "order" => ("order-sent", "order-pending", "order-failed"),
+        "question" => ("question-sent", "question-sent", "error-generic"),
+        _ => ("feedback-thanks", "feedback-thanks", "error-generic"),
     }
 }
 
@@ -351,22 +425,65 @@ impl Ctx<'_> {
         format_money(m, self.locale)
     }
 
-    async fn state(&self) -> Result<State, HandleError> {
-        Ok(self
-            .d
-            .store
-            .dialogue(self.chat.0)
-            .await?
-            .map(|s| State::from_json(&s))
-            .unwrap_or_default())
-    }
-
     async fn set_state(&self, state: &State) -> Result<(), HandleError> {
         self.d
             .store
-            .set_dialogue(self.chat.0, &state.to_json())
+            .set_dialogue_step(self.chat.0, &state.to_json(), self.update_id)
             .await?;
         Ok(())
+    }
+
+    /// The idempotency key of a lead this update confirms.
+    fn lead_key(&self) -> String {
+        format!("tg-{}-{}", self.chat.0, self.trigger)
+    }
+
+    /// Answers an update whose step already ran (its first handling was cut
+    /// short by a crash, or Telegram delivered it again): instead of running
+    /// the step twice, the customer is shown where the chat stands now —
+    /// what became of the lead it confirmed, or the current step's prompt.
+    async fn resume(&self) -> Result<(), HandleError> {
+        tracing::info!(
+            chat = self.chat.0,
+            update = self.update_id,
+            "update seen again after its step was stored; showing where the chat stands"
+        );
+        if let Some(lead) = self.d.store.lead_by_key(&self.lead_key()).await? {
+            return self.tell_known_lead(&lead).await;
+        }
+        match self.state.clone() {
+            State::Menu => self.menu("menu-title", &[]).await,
+            State::Searching => self.ask_search().await,
+            State::AskPhone => self.ask_phone().await,
+            State::ConfirmOrder { phone } => self.confirm_order(&phone).await,
+            State::Feedback => self.ask_feedback().await,
+            State::ConfirmQuestion { text } => self.ask_question(&text).await,
+            State::EditProfile { field } => self.ask_profile(field).await,
+            State::Status => self.status_choose().await,
+            State::Delivery => self.ask_location().await,
+        }
+    }
+
+    /// Tells the customer where a recorded lead stands (its confirmation
+    /// was seen again, and the first answer may never have gone out).
+    async fn tell_known_lead(&self, row: &LeadRow) -> Result<(), HandleError> {
+        let (sent, pending, failed) = lead_texts(&row.kind);
+        match (row.state, row.crm_id.as_deref()) {
+            (LeadState::Delivered, Some(crm_id)) => {
+                self.remove_keyboard(sent, &[("number", crm_id.into())])
+                    .await?;
+            }
+            (LeadState::Dead | LeadState::Dropped, _) => {
+                self.remove_keyboard(failed, &[]).await?;
+            }
+            _ => {
+                self.d.outbox.notify_one();
+                let number = format!("#{}", row.id);
+                self.remove_keyboard(pending, &[("number", number.as_str().into())])
+                    .await?;
+            }
+        }
+        self.menu("menu-title", &[]).await
     }
 
     async fn send_raw(
@@ -383,7 +500,7 @@ impl Ctx<'_> {
             request = request.reply_markup(markup);
         }
         self.d.outgoing.acquire(self.chat.0).await;
-        Ok(with_retry_after(|| request.clone(), &self.d.token).await?)
+        Ok(with_retries(|| request.clone(), &self.d.token).await?)
     }
 
     async fn send(
@@ -507,7 +624,6 @@ impl Ctx<'_> {
                 }
             },
             State::Feedback => {
-                self.set_state(&State::Menu).await?;
                 self.submit(
                     LeadKind::Feedback,
                     "Відгук з Telegram",
@@ -529,14 +645,7 @@ impl Ctx<'_> {
             State::Menu => {
                 self.set_state(&State::ConfirmQuestion { text: text.clone() })
                     .await?;
-                let markup = self.keys().confirm_question();
-                self.send(
-                    "question-confirm",
-                    &[("text", text.as_str().into())],
-                    Some(ReplyMarkup::InlineKeyboard(markup)),
-                )
-                .await?;
-                Ok(())
+                self.ask_question(&text).await
             }
         }
     }
@@ -624,18 +733,12 @@ impl Ctx<'_> {
                     self.delivery_flat().await?;
                 } else {
                     self.set_state(&State::Delivery).await?;
-                    let markup = self.keys().share_location();
-                    self.send(
-                        "delivery-ask-location",
-                        &[],
-                        Some(ReplyMarkup::Keyboard(markup)),
-                    )
-                    .await?;
+                    self.ask_location().await?;
                 }
             }
             Action::Menu(MenuItem::Feedback) => {
                 self.set_state(&State::Feedback).await?;
-                self.send("feedback-prompt", &[], None).await?;
+                self.ask_feedback().await?;
             }
             Action::Menu(MenuItem::Cart) => self.cart(None).await?,
             Action::Menu(MenuItem::Status) => self.status_choose().await?,
@@ -646,7 +749,7 @@ impl Ctx<'_> {
             Action::CatalogRefresh => self.catalog_page(0, here, true).await?,
             Action::CatalogSearch => {
                 self.set_state(&State::Searching).await?;
-                self.send("search-prompt", &[], None).await?;
+                self.ask_search().await?;
             }
             Action::Product { key, from_page } => self.product(key, from_page).await?,
             Action::AddToCart { key } => {
@@ -678,10 +781,9 @@ impl Ctx<'_> {
                 self.menu("menu-title", &[]).await?;
             }
             Action::ConfirmQuestion => {
-                let State::ConfirmQuestion { text } = self.state().await? else {
+                let State::ConfirmQuestion { text } = self.state.clone() else {
                     return Ok(Some(self.plain("toast-button-stale", &[])));
                 };
-                self.set_state(&State::Menu).await?;
                 self.submit(
                     LeadKind::Question,
                     "Питання з Telegram",
@@ -697,15 +799,13 @@ impl Ctx<'_> {
             }
             Action::OrderStatus { order } => self.status_of(order).await?,
             Action::ProfileEdit(field) => {
-                let (field, prompt) = match field {
-                    Field::Phone => (EditField::Phone, "profile-ask-phone"),
-                    Field::Email => (EditField::Email, "profile-ask-email"),
-                    Field::Name => (EditField::Name, "profile-ask-name"),
+                let field = match field {
+                    Field::Phone => EditField::Phone,
+                    Field::Email => EditField::Email,
+                    Field::Name => EditField::Name,
                 };
                 self.set_state(&State::EditProfile { field }).await?;
-                let markup = (field == EditField::Phone)
-                    .then(|| ReplyMarkup::Keyboard(self.keys().share_phone()));
-                self.send(prompt, &[], markup).await?;
+                self.ask_profile(field).await?;
             }
             Action::Back => {
                 self.set_state(&State::Menu).await?;
@@ -714,6 +814,50 @@ impl Ctx<'_> {
             Action::Noop => {}
         }
         Ok(None)
+    }
+
+    // --- prompts: what a step asks for, shown again by `resume` ------------
+
+    async fn ask_search(&self) -> Result<(), HandleError> {
+        self.send("search-prompt", &[], None).await?;
+        Ok(())
+    }
+
+    async fn ask_phone(&self) -> Result<(), HandleError> {
+        let markup = ReplyMarkup::Keyboard(self.keys().share_phone());
+        self.send("checkout-ask-phone", &[], Some(markup)).await?;
+        Ok(())
+    }
+
+    async fn ask_feedback(&self) -> Result<(), HandleError> {
+        self.send("feedback-prompt", &[], None).await?;
+        Ok(())
+    }
+
+    async fn ask_question(&self, text: &str) -> Result<(), HandleError> {
+        let markup = ReplyMarkup::InlineKeyboard(self.keys().confirm_question());
+        self.send("question-confirm", &[("text", text.into())], Some(markup))
+            .await?;
+        Ok(())
+    }
+
+    async fn ask_profile(&self, field: EditField) -> Result<(), HandleError> {
+        let prompt = match field {
+            EditField::Phone => "profile-ask-phone",
+            EditField::Email => "profile-ask-email",
+            EditField::Name => "profile-ask-name",
+        };
+        let markup =
+            (field == EditField::Phone).then(|| ReplyMarkup::Keyboard(self.keys().share_phone()));
+        self.send(prompt, &[], markup).await?;
+        Ok(())
+    }
+
+    async fn ask_location(&self) -> Result<(), HandleError> {
+        let markup = ReplyMarkup::Keyboard(self.keys().share_location());
+        self.send("delivery-ask-location", &[], Some(markup))
+            .await?;
+        Ok(())
     }
 
     // --- catalog ------------------------------------------------------------
@@ -879,6 +1023,7 @@ impl Ctx<'_> {
                     image_url: product.image_url.clone(),
                     quantity: 1,
                 },
+                &self.trigger,
             )
             .await?;
         Ok(Added::Yes(product.name.clone()))
@@ -900,7 +1045,7 @@ impl Ctx<'_> {
         if let Some(item) = items.iter().find(|i| ProductKey::of(&i.product_id) == key) {
             self.d
                 .store
-                .cart_change(self.chat.0, &item.product_id, delta)
+                .cart_change(self.chat.0, &item.product_id, delta, &self.trigger)
                 .await?;
         }
         self.cart(message).await
@@ -953,14 +1098,7 @@ impl Ctx<'_> {
             return self.confirm_order(&phone).await;
         }
         self.set_state(&State::AskPhone).await?;
-        let markup = self.keys().share_phone();
-        self.send(
-            "checkout-ask-phone",
-            &[],
-            Some(ReplyMarkup::Keyboard(markup)),
-        )
-        .await?;
-        Ok(())
+        self.ask_phone().await
     }
 
     async fn confirm_order(&self, phone: &str) -> Result<(), HandleError> {
@@ -1000,7 +1138,7 @@ impl Ctx<'_> {
     }
 
     async fn place_order(&self) -> Result<(), HandleError> {
-        let State::ConfirmOrder { phone } = self.state().await? else {
+        let State::ConfirmOrder { phone } = self.state.clone() else {
             self.send("button-stale", &[], None).await?;
             return self.menu("menu-title", &[]).await;
         };
@@ -1048,8 +1186,7 @@ impl Ctx<'_> {
                 None
             }
         };
-        let key = format!("tg-{}-{}", self.chat.0, self.trigger);
-        let order_kind = matches!(kind, LeadKind::Order(_));
+        let key = self.lead_key();
         let lead = Lead {
             idempotency_key: key,
             kind,
@@ -1080,43 +1217,25 @@ impl Ctx<'_> {
             claimed_until: plugin
                 .as_ref()
                 .map(|_| now + INLINE_LEASE.as_millis() as i64),
+            update_id: Some(self.update_id),
         };
         let (id, recorded) = self
             .d
             .store
             .record_lead_once(&new, Some(&State::Menu.to_json()), clear_cart)
             .await?;
-        let (sent, pending, failed) = if order_kind {
-            ("order-sent", "order-pending", "order-failed")
-        } else if matches!(lead.kind, LeadKind::Question) {
-            ("question-sent", "question-sent", "error-generic")
-        } else {
-            ("feedback-thanks", "feedback-thanks", "error-generic")
-        };
+        let (sent, pending, failed) = lead_texts(crate::store::kind_name(&lead.kind));
         if !recorded {
-            // A redelivered confirmation (e.g. replayed after a crash): the
-            // lead exists; say where it stands, in case the first answer
-            // never went out.
+            // A redelivered confirmation whose first handling did not get
+            // to store the next state.
             tracing::info!(
                 lead = id,
                 "confirmation seen again; the lead is already recorded"
             );
-            let row = self.d.store.lead(id).await?;
-            match row.as_ref().map(|r| (r.state, r.crm_id.clone())) {
-                Some((LeadState::Delivered, Some(crm_id))) => {
-                    self.remove_keyboard(sent, &[("number", crm_id.as_str().into())])
-                        .await?;
-                }
-                Some((LeadState::Dead | LeadState::Dropped, _)) => {
-                    self.remove_keyboard(failed, &[]).await?;
-                }
-                _ => {
-                    self.d.outbox.notify_one();
-                    self.remove_keyboard(pending, &[("number", format!("#{id}").as_str().into())])
-                        .await?;
-                }
-            }
-            return self.menu("menu-title", &[]).await;
+            return match self.d.store.lead(id).await? {
+                Some(row) => self.tell_known_lead(&row).await,
+                None => self.menu("menu-title", &[]).await,
+            };
         }
         let Some(plugin) = plugin else {
             self.d.outbox.notify_one();
@@ -1239,9 +1358,12 @@ impl Ctx<'_> {
         let ctx = Ctx {
             d: self.d,
             chat: self.chat,
+            update_id: self.update_id,
             trigger: self.trigger.clone(),
             locale: self.locale,
             customer: customer.unwrap_or_else(|| self.customer.clone()),
+            state: State::Menu,
+            replayed: false,
         };
         ctx.profile().await
     }
@@ -1370,6 +1492,66 @@ mod tests {
         let t = total(&[item(129_950, 2), item(1, 3)]).unwrap_or_else(|| panic!("no total"));
         assert_eq!(t.minor_units, 259_903);
         assert!(total(&[]).is_none());
+    }
+
+    #[test]
+    fn only_failures_telegram_did_not_act_on_are_sent_again() {
+        use teloxide::{ApiError, RequestError};
+        for text in [
+            "Bad Gateway",
+            "Internal Server Error",
+            "Service Unavailable",
+        ] {
+            assert!(transient(&RequestError::Api(ApiError::Unknown(
+                text.into()
+            ))));
+        }
+        let not_json = serde_json::from_str::<serde_json::Value>("<html>502</html>")
+            .err()
+            .map(|e| RequestError::InvalidJson {
+                source: std::sync::Arc::new(e),
+                raw: "<html>502</html>".into(),
+            });
+        assert!(not_json.as_ref().is_some_and(transient));
+        assert!(!transient(&RequestError::Api(ApiError::BotBlocked)));
+        assert!(!transient(&RequestError::Api(ApiError::Unknown(
+            "Bad Request: chat not found".into()
+        ))));
+        assert!(!transient(&RequestError::RetryAfter(
+            teloxide::types::Seconds::from_seconds(1)
+        )));
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_tried_again_after_a_transient_failure_only() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use teloxide::{ApiError, RequestError};
+        let calls = AtomicU32::new(0);
+        let sent = with_retries(
+            || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    match n {
+                        0 | 1 => Err(RequestError::Api(ApiError::Unknown("Bad Gateway".into()))),
+                        _ => Ok(n),
+                    }
+                }
+            },
+            "",
+        )
+        .await;
+        assert_eq!(sent.ok(), Some(2));
+        let calls = AtomicU32::new(0);
+        let refused: Result<(), _> = with_retries(
+            || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(RequestError::Api(ApiError::BotBlocked)) }
+            },
+            "",
+        )
+        .await;
+        assert!(refused.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! in arrival order, different chats run at once, and nothing waits for an
 //! unrelated chat. A chat's worker exists only while the chat has work, so
 //! idle customers cost nothing.
+//!
+//! A chat's next update starts only once the previous one is reported
+//! [`Done`] and that report is acknowledged (the poller acknowledges after
+//! the update has left the durable inbox). So after a crash at most one
+//! update per chat, the one in flight, is replayed, never an older one
+//! behind steps that already ran.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -9,11 +15,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use teloxide::types::Update;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The chat an update belongs to (`None`: no chat, e.g. an inline query).
 pub fn chat_of(update: &Update) -> Option<i64> {
     update.chat().map(|c| c.id.0)
+}
+
+/// A finished update (handled, or its handler panicked).
+#[derive(Debug)]
+pub struct Done {
+    /// The update.
+    pub id: u32,
+    /// Answered once the update is forgotten for good; the chat's next
+    /// update waits for it. Dropping it unanswered lets the chat go on too.
+    pub ack: oneshot::Sender<()>,
 }
 
 type Handler =
@@ -32,13 +48,13 @@ struct Shared {
 pub struct Dispatcher {
     handle: Handler,
     shared: Arc<Shared>,
-    done: mpsc::UnboundedSender<u32>,
+    done: mpsc::UnboundedSender<Done>,
 }
 
 impl Dispatcher {
-    /// A dispatcher calling `handle` for each update; the id of every
-    /// finished update (handled, or its handler panicked) goes to `done`.
-    pub fn new<H, F>(handle: H, done: mpsc::UnboundedSender<u32>) -> Self
+    /// A dispatcher calling `handle` for each update; every finished update
+    /// goes to `done`, and its chat waits for the acknowledgement.
+    pub fn new<H, F>(handle: H, done: mpsc::UnboundedSender<Done>) -> Self
     where
         H: Fn(Update) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
@@ -101,7 +117,11 @@ impl Dispatcher {
         if let Err(e) = tokio::spawn(async move { handle(update).await }).await {
             tracing::error!(update = id, error = %e, "an update handler panicked; the update is dropped");
         }
-        let _ = self.done.send(id);
+        let (ack, acked) = oneshot::channel();
+        if self.done.send(Done { id, ack }).is_ok() {
+            // An error only means the receiver is gone: nothing to wait for.
+            let _ = acked.await;
+        }
         let mut in_flight = lock(&self.shared.in_flight);
         *in_flight = in_flight.saturating_sub(1);
         if *in_flight == 0 {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Update};
 
-use crate::bot::dispatch::{Dispatcher, chat_of};
+use crate::bot::dispatch::{Dispatcher, Done, chat_of};
 use crate::config::TelegramSettings;
 use crate::store::{InboxUpdate, Store, StoreError};
 
@@ -47,8 +47,9 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 /// one transaction; only then does the next `getUpdates` confirm it to
 /// Telegram. The updates run on per-chat workers ([`Dispatcher`]), so
 /// polling goes on while a slow chat waits for its CRM, and a handled
-/// update leaves the inbox. After a crash the inbox is replayed first, so
-/// an update is handled at least once and never lost.
+/// update leaves the inbox before its chat's next one starts. After a crash
+/// the inbox is replayed first, so no update is lost; the dialogue knows an
+/// update whose step already ran and does not run it twice.
 pub async fn poll<H, F>(
     bot: Client,
     store: Store,
@@ -189,14 +190,20 @@ async fn replay_inbox(store: &Store, dispatcher: &Dispatcher) {
     }
 }
 
-/// Deletes handled updates from the inbox, many per statement.
-async fn forget_handled(store: Store, mut done: tokio::sync::mpsc::UnboundedReceiver<u32>) {
-    let mut ids = Vec::new();
-    while done.recv_many(&mut ids, 512).await > 0 {
-        let batch: Vec<i64> = ids.drain(..).map(i64::from).collect();
+/// Deletes handled updates from the inbox, many per statement (the
+/// updates of every chat that finished meanwhile), then lets their chats go
+/// on to their next update.
+async fn forget_handled(store: Store, mut done: tokio::sync::mpsc::UnboundedReceiver<Done>) {
+    let mut finished = Vec::new();
+    while done.recv_many(&mut finished, 512).await > 0 {
+        let batch: Vec<i64> = finished.iter().map(|d| i64::from(d.id)).collect();
         if let Err(e) = store.inbox_done(&batch).await {
-            // They run again after a restart: at least once, never lost.
+            // They run again after a restart, where the step each stored
+            // shows it already ran (see `Dialogue::handle`).
             tracing::error!(error = %e, updates = batch.len(), "cannot remove handled updates from the inbox");
+        }
+        for d in finished.drain(..) {
+            let _ = d.ack.send(());
         }
     }
 }

@@ -955,3 +955,121 @@ async fn a_number_sent_again_at_the_confirmation_replaces_the_first() {
     assert_eq!(cards.len(), 1);
     assert_eq!(cards[0]["contact"]["phone"], "+380507654321");
 }
+
+/// Posts one update to the webhook twice, as Telegram does when the first
+/// answer was lost; both must be answered 200.
+async fn deliver_twice(url: &str, secret: &str, update: &serde_json::Value) {
+    for _ in 0..2 {
+        let status = reqwest::Client::new()
+            .post(url)
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .json(update)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, 200);
+    }
+}
+
+/// A button press on `message`, as Telegram sends it.
+fn press_update(id: i64, user: i64, message: i64, data: &str) -> serde_json::Value {
+    serde_json::json!({"update_id": id, "callback_query": {
+        "id": format!("press-{id}"), "chat_instance": "1", "data": data,
+        "from": {"id": user, "is_bot": false, "first_name": "Двічі"},
+        "message": {"message_id": message, "date": 0, "text": "x",
+            "chat": {"id": user, "type": "private", "first_name": "Двічі"}}}})
+}
+
+fn button_data(message: &switchboard_telegram_sim::BotMessage, label: &str) -> String {
+    message
+        .inline_buttons()
+        .into_iter()
+        .find(|(t, _)| t.contains(label))
+        .map(|(_, data)| data)
+        .unwrap_or_else(|| panic!("no `{label}` button in {}", message.body()))
+}
+
+fn count(user: &VirtualUser, contains: &str) -> usize {
+    user.messages()
+        .iter()
+        .filter(|m| m.body().contains(contains))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() {
+    let (shop, url, secret) = webhook_shop().await;
+    let id = 655;
+    let user = shop.telegram.user(id, "Двічі");
+    user.send_command("/catalog").await;
+    let page = reply(&user, "сторінка 1").await;
+    press(&user, &page.inline_buttons()[0].0).await;
+    let card = reply(&user, "Ціна").await;
+    let order_now = button_data(&card, "Замовити зараз");
+
+    // "Order now", delivered twice: one unit in the cart, the phone asked
+    // for again instead of a second unit.
+    let update = press_update(9_100_001, id, card.message_id, &order_now);
+    deliver_twice(&url, secret, &update).await;
+    let cart = shop.store.cart(id).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cart.len(), 1);
+    assert_eq!(cart[0].quantity, 1, "a replayed press added twice");
+    assert_eq!(count(&user, "поділіться, будь ласка, номером"), 2);
+
+    // The contact, twice: the summary both times.
+    let contact = serde_json::json!({"update_id": 9_100_002, "message": {
+        "message_id": 9_100_002, "date": 0,
+        "chat": {"id": id, "type": "private", "first_name": "Двічі"},
+        "from": {"id": id, "is_bot": false, "first_name": "Двічі"},
+        "contact": {"phone_number": "+380501234567", "first_name": "Двічі", "user_id": id}}});
+    deliver_twice(&url, secret, &contact).await;
+    assert_eq!(count(&user, "Перевірте, будь ласка, замовлення"), 2);
+    let summary = reply(&user, "Перевірте").await;
+
+    // Confirm, twice: one lead, one card in the CRM, and the second answer
+    // tells the same number instead of "this button is out of date".
+    let confirm = press_update(
+        9_100_003,
+        id,
+        summary.message_id,
+        &button_data(&summary, "Підтвердити"),
+    );
+    deliver_twice(&url, secret, &confirm).await;
+    let orders = shop
+        .store
+        .leads_of(id, "order", 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(orders.len(), 1);
+    assert_eq!(shop.crm.cards().len(), 1);
+    let number = orders[0]
+        .crm_id
+        .clone()
+        .unwrap_or_else(|| panic!("not delivered: {:?}", orders[0].state));
+    assert_eq!(count(&user, &format!("замовлення № {number}")), 2);
+    assert_eq!(count(&user, "застаріла"), 0);
+    assert!(shop.store.cart(id).await.unwrap_or_default().is_empty());
+
+    // Free text in the menu is a question; seen twice, it is asked once.
+    let question = serde_json::json!({"update_id": 9_100_004, "message": {
+        "message_id": 9_100_004, "date": 0, "text": "Чи є розмір XL?",
+        "chat": {"id": id, "type": "private", "first_name": "Двічі"},
+        "from": {"id": id, "is_bot": false, "first_name": "Двічі"}}});
+    deliver_twice(&url, secret, &question).await;
+    assert_eq!(count(&user, "як запитання?"), 2);
+    let ask = reply(&user, "як запитання?").await;
+    let send = press_update(
+        9_100_005,
+        id,
+        ask.message_id,
+        &button_data(&ask, "Так, надіслати"),
+    );
+    deliver_twice(&url, secret, &send).await;
+    let questions = shop
+        .store
+        .leads_of(id, "question", 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(questions.len(), 1);
+}

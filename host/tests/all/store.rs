@@ -67,6 +67,7 @@ fn order(key: &str, user_id: i64) -> NewLead {
         plugin_id: "keycrm".into(),
         plugin_version: "0.1.0".into(),
         claimed_until: None,
+        update_id: None,
     }
 }
 
@@ -112,20 +113,33 @@ async fn exercise(store: &Store) {
         store.dialogue(7).await.ok().flatten().as_deref(),
         Some(r#"{"Browsing":{"page":4}}"#)
     );
+    // A step's state carries the update that stored it.
+    store
+        .set_dialogue_step(7, r#"{"Browsing":{"page":5}}"#, 41)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let step = store.dialogue_step(7).await.ok().flatten();
+    assert_eq!(step.as_ref().and_then(|s| s.update_id), Some(41));
+    store
+        .set_dialogue(7, r#"{"Browsing":{"page":4}}"#)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let step = store.dialogue_step(7).await.ok().flatten();
+    assert_eq!(step.and_then(|s| s.update_id), None);
 
-    // Carts: adding again sums, changes clamp and remove at zero.
-    store
-        .cart_add(7, &item("a", 1))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .cart_add(7, &item("b", 2))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .cart_add(7, &item("a", 2))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Carts: adding again sums, changes clamp and remove at zero; the same
+    // press seen twice (a replayed update) counts once.
+    for (product, quantity, press) in [
+        ("a", 1, "c1"),
+        ("b", 2, "c2"),
+        ("a", 2, "c3"),
+        ("a", 2, "c3"),
+    ] {
+        store
+            .cart_add(7, &item(product, quantity), press)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     let cart = store.cart(7).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         cart.iter()
@@ -134,11 +148,15 @@ async fn exercise(store: &Store) {
         [("a", 3), ("b", 2)]
     );
     assert_eq!(cart[0].price, uah(12_950));
-    assert_eq!(store.cart_change(7, "b", 1).await.ok(), Some(3));
-    assert_eq!(store.cart_change(7, "b", -5).await.ok(), Some(0));
+    assert_eq!(store.cart_change(7, "b", 1, "c4").await.ok(), Some(3));
+    assert_eq!(store.cart_change(7, "b", 1, "c4").await.ok(), Some(3));
+    assert_eq!(store.cart_change(7, "a", -1, "c5").await.ok(), Some(2));
+    assert_eq!(store.cart_change(7, "a", 1, "c6").await.ok(), Some(3));
+    assert_eq!(store.cart_change(7, "b", -5, "c7").await.ok(), Some(0));
+    assert_eq!(store.cart_change(7, "b", -5, "c7").await.ok(), Some(0));
     assert_eq!(
         store
-            .cart_change(7, "zzz", 1)
+            .cart_change(7, "zzz", 1, "c8")
             .await
             .map_err(|e| e.to_string()),
         Ok(0)
@@ -146,10 +164,19 @@ async fn exercise(store: &Store) {
     assert_eq!(store.cart(7).await.map(|c| c.len()).ok(), Some(1));
 
     // A confirmed order: lead, next state and empty cart in one transaction.
+    let confirmed = NewLead {
+        update_id: Some(77),
+        ..order("order-1", 7)
+    };
     let id = store
-        .record_lead(&order("order-1", 7), Some(r#""Menu""#), true)
+        .record_lead(&confirmed, Some(r#""Menu""#), true)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let step = store.dialogue_step(7).await.ok().flatten();
+    assert_eq!(step.and_then(|s| s.update_id), Some(77));
+    let by_key = store.lead_by_key("order-1").await.ok().flatten();
+    assert_eq!(by_key.map(|r| r.id), Some(id));
+    assert!(store.lead_by_key("order-x").await.ok().flatten().is_none());
     assert!(
         store
             .cart(7)
@@ -296,7 +323,7 @@ async fn sqlite_concurrent_writers_all_land() {
     for i in 0..40 {
         let store = Arc::clone(&store);
         tasks.push(tokio::spawn(async move {
-            store.cart_add(i, &item("x", 1)).await?;
+            store.cart_add(i, &item("x", 1), "c1").await?;
             store
                 .record_lead(&order(&format!("k-{i}"), i), Some(r#""Menu""#), true)
                 .await
