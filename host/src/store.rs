@@ -416,6 +416,27 @@ impl Store {
         Ok(())
     }
 
+    /// Bytes a SQLite file keeps in use: its pages less the free ones that
+    /// deleted rows (handled updates, emptied carts) leave for reuse.
+    /// `None` on PostgreSQL.
+    pub async fn sqlite_bytes_in_use(&self) -> Result<Option<u64>, StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let mut total = [0i64; 3];
+        for (i, pragma) in ["page_count", "freelist_count", "page_size"]
+            .iter()
+            .enumerate()
+        {
+            let row = sqlx::query(&format!("PRAGMA {pragma}"))
+                .fetch_one(&self.writer)
+                .await?;
+            total[i] = row.try_get(0)?;
+        }
+        let [pages, free, size] = total;
+        Ok(Some(u64::try_from((pages - free) * size).unwrap_or(0)))
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

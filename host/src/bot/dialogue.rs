@@ -25,7 +25,7 @@ use crate::bot::i18n::{Arg, Locale, Texts};
 use crate::bot::keyboards::{Keys, PER_PAGE};
 use crate::bot::phone::{self, CountryCode};
 use crate::bot::state::{EditField, State};
-use crate::bot::telegram::{Client, redact};
+use crate::bot::telegram::{Client, redact, with_retries};
 use crate::bot::text::{
     CAPTION_MAX_UTF16, MESSAGE_MAX_UTF16, escape_html, fit_utf16, format_money,
 };
@@ -282,71 +282,6 @@ pub enum HandleError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-}
-
-/// The longest a reply waits on Telegram's `retry_after`; a longer wait
-/// would hold the chat's other updates too long.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// How often a request is tried again, after a 429 or a transient failure.
-const SEND_RETRIES: u32 = 3;
-
-/// Sends a request, waiting out Telegram's `429 retry_after` and trying
-/// again after a transient failure (see [`transient`]) with a growing
-/// pause, up to [`SEND_RETRIES`] times, instead of dropping the reply.
-async fn with_retries<T, F, R>(make: F, token: &str) -> Result<T, teloxide::RequestError>
-where
-    F: Fn() -> R,
-    R: std::future::IntoFuture<Output = Result<T, teloxide::RequestError>>,
-{
-    let mut attempt = 0;
-    loop {
-        let wait = match make().await {
-            Ok(done) => return Ok(done),
-            Err(teloxide::RequestError::RetryAfter(wait))
-                if attempt < SEND_RETRIES && wait.duration() <= MAX_RETRY_AFTER =>
-            {
-                wait.duration()
-            }
-            Err(e) if attempt < SEND_RETRIES && transient(&e) => {
-                Duration::from_millis(250 << attempt)
-            }
-            Err(e) => {
-                tracing::debug!(error = %redact(&e.to_string(), token), "send failed");
-                return Err(e);
-            }
-        };
-        attempt += 1;
-        tracing::info!(
-            wait_ms = wait.as_millis() as u64,
-            attempt,
-            "Telegram did not take a request; trying again"
-        );
-        tokio::time::sleep(wait).await;
-    }
-}
-
-/// Descriptions of the Bot API's 5xx answers.
-const SERVER_ERRORS: [&str; 4] = [
-    "Internal Server Error",
-    "Bad Gateway",
-    "Service Unavailable",
-    "Gateway Timeout",
-];
-
-/// A failure after which Telegram did not act on the request, so sending it
-/// again cannot show the customer the same message twice: a 5xx answer, an
-/// answer that is not the Bot API's JSON (a proxy's error page), or a
-/// connection that could not be made. A timed-out request may have been
-/// carried out, so it is not tried again.
-fn transient(e: &teloxide::RequestError) -> bool {
-    match e {
-        teloxide::RequestError::Api(teloxide::ApiError::Unknown(text)) => {
-            SERVER_ERRORS.iter().any(|s| text.starts_with(s))
-        }
-        teloxide::RequestError::InvalidJson { .. } => true,
-        teloxide::RequestError::Network(e) => e.is_connect(),
-        _ => false,
-    }
 }
 
 /// What a customer is told about a lead of `kind` (as stored): when the
@@ -1492,66 +1427,6 @@ mod tests {
         let t = total(&[item(129_950, 2), item(1, 3)]).unwrap_or_else(|| panic!("no total"));
         assert_eq!(t.minor_units, 259_903);
         assert!(total(&[]).is_none());
-    }
-
-    #[test]
-    fn only_failures_telegram_did_not_act_on_are_sent_again() {
-        use teloxide::{ApiError, RequestError};
-        for text in [
-            "Bad Gateway",
-            "Internal Server Error",
-            "Service Unavailable",
-        ] {
-            assert!(transient(&RequestError::Api(ApiError::Unknown(
-                text.into()
-            ))));
-        }
-        let not_json = serde_json::from_str::<serde_json::Value>("<html>502</html>")
-            .err()
-            .map(|e| RequestError::InvalidJson {
-                source: std::sync::Arc::new(e),
-                raw: "<html>502</html>".into(),
-            });
-        assert!(not_json.as_ref().is_some_and(transient));
-        assert!(!transient(&RequestError::Api(ApiError::BotBlocked)));
-        assert!(!transient(&RequestError::Api(ApiError::Unknown(
-            "Bad Request: chat not found".into()
-        ))));
-        assert!(!transient(&RequestError::RetryAfter(
-            teloxide::types::Seconds::from_seconds(1)
-        )));
-    }
-
-    #[tokio::test]
-    async fn a_reply_is_tried_again_after_a_transient_failure_only() {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        use teloxide::{ApiError, RequestError};
-        let calls = AtomicU32::new(0);
-        let sent = with_retries(
-            || {
-                let n = calls.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    match n {
-                        0 | 1 => Err(RequestError::Api(ApiError::Unknown("Bad Gateway".into()))),
-                        _ => Ok(n),
-                    }
-                }
-            },
-            "",
-        )
-        .await;
-        assert_eq!(sent.ok(), Some(2));
-        let calls = AtomicU32::new(0);
-        let refused: Result<(), _> = with_retries(
-            || {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Err(RequestError::Api(ApiError::BotBlocked)) }
-            },
-            "",
-        )
-        .await;
-        assert!(refused.is_err());
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, ParseM
 use tokio::sync::{Notify, watch};
 
 use crate::bot::i18n::{Locale, Texts};
-use crate::bot::telegram::{Client, redact};
+use crate::bot::telegram::{Client, redact, transient, with_retries};
 use crate::config::ShopSettings;
 use crate::store::{LeadRow, LeadState, Store};
 
@@ -91,14 +91,15 @@ impl FollowUps {
                 ]]));
             }
             self.outgoing.acquire(lead.chat_id).await;
-            match request.await {
+            match with_retries(|| request.clone(), &self.token).await {
                 Ok(_) => settled += usize::from(self.mark_sent(lead.id).await),
                 // The customer blocked the bot or the chat is gone: no
                 // retry will reach them.
-                Err(teloxide::RequestError::Api(e)) => {
+                Err(e @ teloxide::RequestError::Api(_)) if !transient(&e) => {
                     tracing::warn!(lead = lead.id, error = %e, "follow-up refused by Telegram; not retried");
                     settled += usize::from(self.mark_sent(lead.id).await);
                 }
+                // Telegram is unwell or asks to wait: the next round tries again.
                 Err(e) => {
                     tracing::warn!(lead = lead.id, error = %redact(&e.to_string(), &self.token), "follow-up not sent; will retry");
                     break;

@@ -12,6 +12,7 @@ mod crm_swap;
 mod dialogue;
 mod example;
 mod faults;
+mod followups;
 mod keycrm;
 mod polling;
 mod sandbox;
