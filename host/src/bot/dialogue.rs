@@ -107,6 +107,12 @@ impl Dialogue {
     /// customer is waiting, answered with a polite message.
     pub async fn handle(&self, update: Update) {
         let update_id = i64::from(update.id.0);
+        // Kept for the apology below: the update itself is consumed.
+        let waiting = update
+            .chat()
+            .filter(|c| c.is_private())
+            .map(|c| c.id)
+            .zip(update.from().map(|u| self.locale_for(u)));
         let result = match update.kind {
             UpdateKind::Message(message) => self.on_message(message, update_id).await,
             UpdateKind::CallbackQuery(query) => self.on_callback(query, update_id).await,
@@ -117,6 +123,24 @@ impl Dialogue {
         };
         if let Err(e) = result {
             tracing::error!(error = %redact(&e.to_string(), &self.token), "update handling failed");
+            // Without the store the step did not happen: the customer hears
+            // so and can try again, instead of waiting for nothing.
+            if let (HandleError::Store(_), Some((chat, locale))) = (&e, waiting) {
+                let text = self.texts.html(locale, "error-generic", &[]);
+                self.outgoing.acquire(chat.0).await;
+                let sent = with_retries(
+                    || {
+                        self.bot
+                            .send_message(chat, text.clone())
+                            .parse_mode(ParseMode::Html)
+                    },
+                    &self.token,
+                )
+                .await;
+                if let Err(e) = sent {
+                    tracing::warn!(error = %redact(&e.to_string(), &self.token), "the apology for a failed step was not sent");
+                }
+            }
         }
     }
 

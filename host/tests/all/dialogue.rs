@@ -1073,3 +1073,20 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(questions.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_the_store_cannot_keep_is_apologised_for_not_met_with_silence() {
+    let (shop, _url, _secret) = webhook_shop().await;
+    let user = shop.telegram.user(657, "Тиша").with_language("en");
+    user.send_command("/start").await;
+    reply(&user, "Тиша").await;
+    // The database goes away (a full disk, a lost server): no step can be
+    // stored, so none is taken, and the customer is told to try again.
+    shop.store.close().await;
+    user.send_command("/catalog").await;
+    reply(&user, "Something went wrong").await;
+    assert!(
+        !user.messages().iter().any(|m| m.body().contains("page 1")),
+        "a catalog was shown without its step stored"
+    );
+}
