@@ -9,35 +9,13 @@ use switchboard::bot::i18n::{Locale, Texts};
 use switchboard::bot::outgoing::Outgoing;
 use switchboard::bot::telegram;
 use switchboard::config::{MessageLimits, ShopSettings, TelegramSettings, UpdateMode};
-use switchboard::crm::{Contact, Lead, LeadKind};
-use switchboard::store::{NewLead, Settle, Store};
+use switchboard::store::{Settle, Store};
 use switchboard_telegram_sim::{SimConfig, SimFault, TelegramSim};
 
 /// An order of `chat` the outbox delivered after the customer was told
 /// "we'll confirm shortly", so a follow-up with its number is owed.
 async fn owed(store: &Store, chat: i64) -> i64 {
-    let new = NewLead {
-        chat_id: chat,
-        user_id: chat,
-        lead: Lead {
-            idempotency_key: format!("followup-{chat}"),
-            kind: LeadKind::Order(Vec::new()),
-            contact: Contact {
-                full_name: "Покупець".into(),
-                phone: Some("+380501234567".into()),
-                email: None,
-                telegram_user_id: Some(chat),
-                telegram_username: None,
-            },
-            title: "Замовлення".into(),
-            comment: None,
-            source: "telegram".into(),
-        },
-        plugin_id: "keycrm".into(),
-        plugin_version: "0.1.0".into(),
-        claimed_until: None,
-        update_id: None,
-    };
+    let new = crate::store::order(&format!("followup-{chat}"), chat);
     let id = store
         .record_lead(&new, None, false)
         .await

@@ -39,7 +39,8 @@ fn item(id: &str, quantity: u32) -> CartItem {
     }
 }
 
-fn order(key: &str, user_id: i64) -> NewLead {
+/// An order of two units of one product, not yet tied to an update.
+pub(crate) fn order(key: &str, user_id: i64) -> NewLead {
     NewLead {
         chat_id: user_id,
         user_id,
