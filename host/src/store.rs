@@ -479,29 +479,44 @@ impl Store {
 
     /// The customer with this Telegram user id.
     pub async fn customer(&self, user_id: i64) -> Result<Option<Customer>, StoreError> {
-        let row = sqlx::query(
-            "SELECT user_id, chat_id, first_name, last_name, username, language, full_name, phone, email
-             FROM customers WHERE user_id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE user_id = $1"
+        ))
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| -> Result<Customer, StoreError> {
-            Ok(Customer {
-                telegram: TelegramUser {
-                    user_id: r.try_get("user_id")?,
-                    chat_id: r.try_get("chat_id")?,
-                    first_name: r.try_get("first_name")?,
-                    last_name: r.try_get("last_name")?,
-                    username: r.try_get("username")?,
-                    language: r.try_get("language")?,
-                },
-                full_name: r.try_get("full_name")?,
-                phone: r.try_get("phone")?,
-                email: r.try_get("email")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(customer_row).transpose()
+    }
+
+    /// A chat as an update finds it, in one read: the customer, if known,
+    /// and the chat's stored dialogue step, if any.
+    pub async fn chat(
+        &self,
+        user_id: i64,
+        chat_id: i64,
+    ) -> Result<(Option<Customer>, Option<StoredDialogue>), StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CUSTOMER_COLUMNS}, d.state, d.update_id
+             FROM (SELECT 1 AS here) AS one
+             LEFT JOIN customers c ON c.user_id = $1
+             LEFT JOIN dialogues d ON d.chat_id = $2"
+        ))
+        .bind(user_id)
+        .bind(chat_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let customer = match row.try_get::<Option<i64>, _>("user_id")? {
+            Some(_) => Some(customer_row(&row)?),
+            None => None,
+        };
+        let dialogue = match row.try_get::<Option<String>, _>("state")? {
+            Some(state) => Some(StoredDialogue {
+                state,
+                update_id: row.try_get("update_id")?,
+            }),
+            None => None,
+        };
+        Ok((customer, dialogue))
     }
 
     /// Sets (or clears) one field the customer gave us.
@@ -1317,6 +1332,26 @@ where
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// The columns [`customer_row`] reads, from `customers` as `c`.
+const CUSTOMER_COLUMNS: &str = "c.user_id, c.chat_id, c.first_name, c.last_name, c.username,
+    c.language, c.full_name, c.phone, c.email";
+
+fn customer_row(r: &AnyRow) -> Result<Customer, StoreError> {
+    Ok(Customer {
+        telegram: TelegramUser {
+            user_id: r.try_get("user_id")?,
+            chat_id: r.try_get("chat_id")?,
+            first_name: r.try_get("first_name")?,
+            last_name: r.try_get("last_name")?,
+            username: r.try_get("username")?,
+            language: r.try_get("language")?,
+        },
+        full_name: r.try_get("full_name")?,
+        phone: r.try_get("phone")?,
+        email: r.try_get("email")?,
+    })
 }
 
 fn cart_item(r: &AnyRow) -> Result<CartItem, StoreError> {

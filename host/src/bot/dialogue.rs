@@ -166,12 +166,13 @@ impl Dialogue {
             username: user.username.clone(),
             language: user.language_code.clone(),
         };
-        // A read is cheap; a write only when Telegram's data changed.
-        let customer = match self.store.customer(telegram.user_id).await? {
+        // One read for the customer and the chat's step; a write only when
+        // Telegram's data changed.
+        let (known, stored) = self.store.chat(telegram.user_id, chat.0).await?;
+        let customer = match known {
             Some(known) if known.telegram == telegram => known,
             _ => self.store.upsert_customer(&telegram).await?,
         };
-        let stored = self.store.dialogue_step(chat.0).await?;
         let replayed = stored.as_ref().and_then(|s| s.update_id) == Some(update_id);
         let state = stored
             .map(|s| State::from_json(&s.state))

@@ -121,6 +121,14 @@ async fn exercise(store: &Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     let step = store.dialogue_step(7).await.ok().flatten();
     assert_eq!(step.as_ref().and_then(|s| s.update_id), Some(41));
+    // What an update reads first: the customer and the step, in one go.
+    let (customer, at) = store.chat(7, 7).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(customer.map(|c| c.telegram.first_name), Some("Лена".into()));
+    assert_eq!(at, step);
+    let (customer, at) = store.chat(8, 8).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(customer.is_none() && at.is_none());
+    let (customer, at) = store.chat(7, 8).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(customer.is_some() && at.is_none());
     store
         .set_dialogue(7, r#"{"Browsing":{"page":4}}"#)
         .await
