@@ -673,6 +673,19 @@ async fn sigkill_during_concurrent_checkouts_loses_no_order_and_no_dialogue() {
         outcomes.push(done.unwrap_or_else(|e| panic!("{e}")));
     }
     assert_eq!(outcomes.len(), customers as usize);
+    // A step replayed after the restart shows where the chat stands; it never
+    // meets the customer as a stale button.
+    for (user, _) in &outcomes {
+        let stale = user
+            .messages()
+            .iter()
+            .any(|m| m.body().contains("застаріла"));
+        assert!(
+            !stale,
+            "user {} was told a button is out of date",
+            user.id()
+        );
+    }
     let store = Store::open(&format!(
         "sqlite://{}",
         dir.path().join("shop.db").display()
