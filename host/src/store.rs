@@ -662,23 +662,30 @@ impl Store {
         let next = if removed.is_some() {
             0
         } else {
-            sqlx::query(
+            let changed = sqlx::query(
                 "UPDATE cart_items SET quantity = quantity + $1, changed_by = $2
-                 WHERE chat_id = $3 AND product_id = $4 AND changed_by IS DISTINCT FROM $2",
+                 WHERE chat_id = $3 AND product_id = $4 AND changed_by IS DISTINCT FROM $2
+                 RETURNING quantity",
             )
             .bind(delta)
             .bind(changed_by)
             .bind(chat_id)
             .bind(product_id)
-            .execute(&mut *tx)
-            .await?;
-            let row = sqlx::query(
-                "SELECT quantity FROM cart_items WHERE chat_id = $1 AND product_id = $2",
-            )
-            .bind(chat_id)
-            .bind(product_id)
             .fetch_optional(&mut *tx)
             .await?;
+            // Nothing changed: the line is absent, or this press changed it
+            // already.
+            let row =
+                match changed {
+                    Some(row) => Some(row),
+                    None => sqlx::query(
+                        "SELECT quantity FROM cart_items WHERE chat_id = $1 AND product_id = $2",
+                    )
+                    .bind(chat_id)
+                    .bind(product_id)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                };
             match row {
                 Some(row) => row.try_get::<i64, _>("quantity")?,
                 None => 0,

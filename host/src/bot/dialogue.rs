@@ -123,25 +123,35 @@ impl Dialogue {
         };
         if let Err(e) = result {
             tracing::error!(error = %redact(&e.to_string(), &self.token), "update handling failed");
-            // Without the store the step did not happen: the customer hears
-            // so and can try again, instead of waiting for nothing.
+            // The store failed, so the step did not happen (or not wholly):
+            // the customer hears so and can try again, instead of waiting
+            // for nothing.
             if let (HandleError::Store(_), Some((chat, locale))) = (&e, waiting) {
                 let text = self.texts.html(locale, "error-generic", &[]);
-                self.outgoing.acquire(chat.0).await;
-                let sent = with_retries(
-                    || {
-                        self.bot
-                            .send_message(chat, text.clone())
-                            .parse_mode(ParseMode::Html)
-                    },
-                    &self.token,
-                )
-                .await;
-                if let Err(e) = sent {
+                if let Err(e) = self.send_html(chat, text, None).await {
                     tracing::warn!(error = %redact(&e.to_string(), &self.token), "the apology for a failed step was not sent");
                 }
             }
         }
+    }
+
+    /// Sends an HTML message within Telegram's flood limits, retrying what
+    /// Telegram did not take (see [`with_retries`]).
+    async fn send_html(
+        &self,
+        chat: ChatId,
+        text: String,
+        markup: Option<ReplyMarkup>,
+    ) -> Result<Message, teloxide::RequestError> {
+        let mut request = self
+            .bot
+            .send_message(chat, text)
+            .parse_mode(ParseMode::Html);
+        if let Some(markup) = markup {
+            request = request.reply_markup(markup);
+        }
+        self.outgoing.acquire(chat.0).await;
+        with_retries(|| request.clone(), &self.token).await
     }
 
     fn locale_for(&self, user: &User) -> Locale {
@@ -207,15 +217,12 @@ impl Dialogue {
         if ctx.replayed {
             return ctx.resume().await;
         }
-        let state = ctx.state.clone();
         if let Some(contact) = message.contact() {
             let own = contact.user_id.is_some_and(|id| id == user.id);
-            return ctx.on_contact(state, &contact.phone_number, own).await;
+            return ctx.on_contact(&contact.phone_number, own).await;
         }
         if let Some(location) = message.location() {
-            return ctx
-                .on_location(state, location.latitude, location.longitude)
-                .await;
+            return ctx.on_location(location.latitude, location.longitude).await;
         }
         let Some(text) = message.text() else {
             return ctx.hint().await;
@@ -228,7 +235,7 @@ impl Dialogue {
         if text == self.texts.get(ctx.locale, "btn-cancel", &[]) {
             return ctx.on_command("cancel").await;
         }
-        ctx.on_text(state, text).await
+        ctx.on_text(text).await
     }
 
     async fn on_callback(&self, query: CallbackQuery, update_id: i64) -> Result<(), HandleError> {
@@ -451,16 +458,7 @@ impl Ctx<'_> {
         text: String,
         markup: Option<ReplyMarkup>,
     ) -> Result<Message, HandleError> {
-        let mut request = self
-            .d
-            .bot
-            .send_message(self.chat, text)
-            .parse_mode(ParseMode::Html);
-        if let Some(markup) = markup {
-            request = request.reply_markup(markup);
-        }
-        self.d.outgoing.acquire(self.chat.0).await;
-        Ok(with_retries(|| request.clone(), &self.d.token).await?)
+        Ok(self.d.send_html(self.chat, text, markup).await?)
     }
 
     async fn send(
@@ -557,10 +555,10 @@ impl Ctx<'_> {
         }
     }
 
-    async fn on_text(&self, state: State, text: &str) -> Result<(), HandleError> {
+    async fn on_text(&self, text: &str) -> Result<(), HandleError> {
         let cut = text.chars().nth(MAX_INPUT_CHARS).is_some();
         let text: String = text.chars().take(MAX_INPUT_CHARS).collect();
-        if cut && matches!(state, State::Feedback | State::Menu) {
+        if cut && matches!(self.state, State::Feedback | State::Menu) {
             // Said before the confirmation, so the customer knows what the
             // shop will get.
             tracing::info!(chat = self.chat.0, "an oversized message was cut");
@@ -571,7 +569,7 @@ impl Ctx<'_> {
             )
             .await?;
         }
-        match state {
+        match &self.state {
             State::Searching => {
                 self.set_state(&State::Menu).await?;
                 self.search(&text).await
@@ -593,7 +591,7 @@ impl Ctx<'_> {
                 )
                 .await
             }
-            State::EditProfile { field } => self.save_profile(field, &text).await,
+            State::EditProfile { field } => self.save_profile(*field, &text).await,
             State::Status => self.status_by_number(&text).await,
             // A typed number at the confirmation step replaces the one given
             // (see `on_contact`).
@@ -610,8 +608,9 @@ impl Ctx<'_> {
         }
     }
 
-    async fn on_contact(&self, state: State, number: &str, own: bool) -> Result<(), HandleError> {
-        let editing_phone = state
+    async fn on_contact(&self, number: &str, own: bool) -> Result<(), HandleError> {
+        let state = &self.state;
+        let editing_phone = *state
             == State::EditProfile {
                 field: EditField::Phone,
             };
@@ -620,7 +619,7 @@ impl Ctx<'_> {
         // replayed after a crash meets (its first handling moved the state
         // on, but the summary may never have gone out).
         let confirming = matches!(state, State::ConfirmOrder { .. });
-        if state != State::AskPhone && !editing_phone && !confirming {
+        if *state != State::AskPhone && !editing_phone && !confirming {
             return self.hint().await;
         }
         if !own {
@@ -637,8 +636,8 @@ impl Ctx<'_> {
         self.confirm_order(phone.as_str()).await
     }
 
-    async fn on_location(&self, state: State, lat: f64, lon: f64) -> Result<(), HandleError> {
-        if state != State::Delivery {
+    async fn on_location(&self, lat: f64, lon: f64) -> Result<(), HandleError> {
+        if self.state != State::Delivery {
             return self.hint().await;
         }
         self.set_state(&State::Menu).await?;
