@@ -2,7 +2,7 @@
 
 Run with `python3 -m unittest discover -s plugins/webhook-py/tests -t plugins/webhook-py`
 (build.sh does); the component itself is tested by the host's
-`host/tests/all/webhook_py.rs`.
+`host/switchboard/tests/all/webhook_py.rs`.
 """
 
 from __future__ import annotations
