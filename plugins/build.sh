@@ -10,6 +10,7 @@ declare -A PLUGINS=(
   [amocrm]=amocrm
   [bitrix24]=bitrix24
   [hostile]=hostile
+  [contract-next]=contract-next
 )
 
 packages=()

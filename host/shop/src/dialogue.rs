@@ -326,9 +326,16 @@ fn lead_texts(kind: &str) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// `DD.MM.YYYY` of a Unix time in milliseconds, UTC.
 fn date(ms: i64) -> String {
-    let c = crate::clock::Civil::from_unix_ms(ms);
-    format!("{:02}.{:02}.{}", c.day, c.month, c.year)
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%d.%m.%Y")
+            .to_string(),
+        // Out of jiff's range (±9999 years): not a time this shop wrote.
+        Err(_) => "—".into(),
+    }
 }
 
 fn sum(price: &Money, quantity: u32) -> Money {

@@ -14,13 +14,11 @@
 //! - [`catalog`]: the cached catalog of the active CRM plugin, with paging and search.
 //! - [`phone`]: phone numbers to E.164.
 //! - [`delivery`]: delivery estimates from a distance tariff.
-//! - [`clock`]: calendar dates from Unix time.
 //! - [`followup`]: telling a customer their order's number once the CRM has it.
 //! - [`service`]: starting the shop: store, client, commands, update loop.
 
 pub mod callback;
 pub mod catalog;
-pub mod clock;
 pub mod delivery;
 pub mod dialogue;
 pub mod followup;

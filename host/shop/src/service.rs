@@ -204,7 +204,13 @@ pub async fn start(
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
                 StartError::Webhook(format!("telegram.listen: cannot bind {listen}: {e}"))
             })?;
-            let router = switchboard_telegram::webhook::router(url.path(), &secret_token, handler);
+            let inbox =
+                Arc::new(switchboard_telegram::inbox::Inbox::open(parts.store, handler).await);
+            let router = switchboard_telegram::webhook::router(
+                url.path(),
+                &secret_token,
+                Arc::clone(&inbox),
+            );
             bot.set_webhook(url)
                 .secret_token(secret_token)
                 .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
@@ -221,6 +227,13 @@ pub async fn start(
                     .await
                 {
                     tracing::error!(error = %e, "the webhook server stopped");
+                }
+                // The server is gone, so this is the last holder.
+                match Arc::try_unwrap(inbox) {
+                    Ok(inbox) => inbox.close(telegram::DRAIN_LIMIT).await,
+                    Err(_) => tracing::warn!(
+                        "the webhook inbox is still shared at shutdown; updates in flight run again at the next start"
+                    ),
                 }
             });
             Ok(join_all(updates, background))

@@ -10,6 +10,7 @@
 //! Everything under `/admin` needs `Authorization: Bearer <admin.token>`.
 
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -52,19 +53,12 @@ impl From<ActivationError> for AdminError {
 
 /// Compares without an early exit, so the time taken does not reveal how
 /// much of a guessed token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()))
+        .is_some_and(|given| bool::from(given.trim().as_bytes().ct_eq(token.as_bytes())))
 }
 
 async fn require_token(State(state): State<AdminState>, request: Request, next: Next) -> Response {

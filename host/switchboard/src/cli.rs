@@ -39,6 +39,7 @@ pub enum Command {
     },
     /// Try it without any account: the real KeyCRM plugin against a simulated
     /// KeyCRM on loopback.
+    #[cfg(feature = "simulators")]
     Demo {
         /// How many offers the simulated catalog has.
         #[arg(long, default_value_t = 230)]
@@ -262,6 +263,7 @@ pub fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => run(config).await.map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "simulators")]
         Command::Demo { offers } => crate::demo::run(offers).await.map(|()| ExitCode::SUCCESS),
         Command::Plugin {
             command: PluginCommand::Inspect { file, manifest },
@@ -483,11 +485,13 @@ async fn outbox(config_path: &Path, command: OutboxCommand) -> anyhow::Result<Ex
 
 /// A Unix-millisecond time as `YYYY-MM-DD HH:MM:SS`, UTC.
 fn utc(ms: i64) -> String {
-    let c = switchboard_shop::clock::Civil::from_unix_ms(ms);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        Err(_) => format!("{ms} ms"),
+    }
 }
 
 async fn run(config_path: PathBuf) -> anyhow::Result<()> {

@@ -7,9 +7,9 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Update};
 
-use crate::dispatch::{Dispatcher, Done, chat_of};
+use crate::inbox::Inbox;
 use crate::settings::TelegramSettings;
-use switchboard_store::{InboxUpdate, Store, StoreError};
+use switchboard_store::Store;
 
 /// The client every handler uses. Telegram's flood limits are kept by
 /// [`crate::outgoing::Outgoing`], not by a client adaptor.
@@ -103,14 +103,14 @@ pub fn transient(e: &teloxide::RequestError) -> bool {
     }
 }
 
-/// How long a stopping poller lets in-flight updates finish.
-const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// How long a stopping poller or webhook lets in-flight updates finish.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Polls `getUpdates` until `stop` resolves.
 ///
 /// Each batch is written to the store's inbox, with the offset past it, in
 /// one transaction; only then does the next `getUpdates` confirm it to
-/// Telegram. The updates run on per-chat workers ([`Dispatcher`]), so
+/// Telegram (see [`Inbox`]). The updates run on per-chat workers, so
 /// polling goes on while a slow chat waits for its CRM, and a handled
 /// update leaves the inbox before its chat's next one starts. After a crash
 /// the inbox is replayed first, so no update is lost; the dialogue knows an
@@ -125,10 +125,7 @@ pub async fn poll<H, F>(
     H: Fn(Update) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::new(handle, done_tx);
-    let forgetter = tokio::spawn(forget_handled(store.clone(), done_rx));
-    replay_inbox(&store, &dispatcher).await;
+    let inbox = Inbox::open(store.clone(), handle).await;
     let mut offset: i32 = match store.setting(OFFSET_SETTING).await {
         Ok(Some(text)) => text.parse().unwrap_or(0),
         Ok(None) => 0,
@@ -149,22 +146,25 @@ pub async fn poll<H, F>(
             result = request.send() => result,
         };
         let failure = match updates {
-            Ok(updates) => match take(&store, updates).await {
-                Ok(Some((next, batch))) => {
+            Ok(updates) => {
+                let Some(last) = updates.iter().map(|u| u.id.0).max() else {
                     backoff = Duration::from_millis(500);
-                    offset = next;
-                    for (id, update) in batch {
-                        dispatcher.dispatch(id, update);
+                    continue;
+                };
+                let next = i32::try_from(u64::from(last) + 1).unwrap_or(i32::MAX);
+                match inbox
+                    .accept(updates, Some((OFFSET_SETTING, i64::from(next))))
+                    .await
+                {
+                    Ok(()) => {
+                        backoff = Duration::from_millis(500);
+                        offset = next;
+                        continue;
                     }
-                    continue;
+                    // Not confirmed to Telegram, so the batch comes again.
+                    Err(e) => (format!("cannot store received updates: {e}"), backoff),
                 }
-                Ok(None) => {
-                    backoff = Duration::from_millis(500);
-                    continue;
-                }
-                // Not confirmed to Telegram, so the batch comes again.
-                Err(e) => (format!("cannot store received updates: {e}"), backoff),
-            },
+            }
             Err(e) => {
                 let wait = match &e {
                     teloxide::RequestError::RetryAfter(secs) => secs.duration(),
@@ -184,93 +184,7 @@ pub async fn poll<H, F>(
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    if !dispatcher.drain(DRAIN_LIMIT).await {
-        tracing::warn!(
-            in_flight = dispatcher.in_flight(),
-            "stopping with updates still being handled; they stay in the inbox and run again at the next start"
-        );
-    }
-    drop(dispatcher);
-    let _ = forgetter.await;
-}
-
-/// Stores a batch in the inbox; returns the next offset and the updates.
-async fn take(
-    store: &Store,
-    updates: Vec<Update>,
-) -> Result<Option<(i32, Vec<(u32, Update)>)>, StoreError> {
-    let Some(last) = updates.iter().map(|u| u.id.0).max() else {
-        return Ok(None);
-    };
-    let next = i32::try_from(u64::from(last) + 1).unwrap_or(i32::MAX);
-    let mut rows = Vec::with_capacity(updates.len());
-    for update in &updates {
-        match serde_json::to_string(update) {
-            Ok(body) => rows.push(InboxUpdate {
-                update_id: i64::from(update.id.0),
-                chat_id: chat_of(update),
-                body,
-            }),
-            // Still handled now; only a crash before it finishes loses it.
-            Err(e) => {
-                tracing::warn!(update = update.id.0, error = %e, "update not kept in the inbox")
-            }
-        }
-    }
-    store
-        .inbox_put(&rows, OFFSET_SETTING, i64::from(next))
-        .await?;
-    Ok(Some((
-        next,
-        updates.into_iter().map(|u| (u.id.0, u)).collect(),
-    )))
-}
-
-/// Hands the updates a crash left unhandled to the dispatcher.
-async fn replay_inbox(store: &Store, dispatcher: &Dispatcher) {
-    let pending = match store.inbox_pending().await {
-        Ok(pending) => pending,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the inbox; updates received before the restart are not replayed");
-            return;
-        }
-    };
-    if !pending.is_empty() {
-        tracing::info!(
-            updates = pending.len(),
-            "replaying updates received before the restart"
-        );
-    }
-    for row in pending {
-        let id = u32::try_from(row.update_id).unwrap_or(u32::MAX);
-        match serde_json::from_str::<Update>(&row.body) {
-            Ok(update) => dispatcher.dispatch(id, update),
-            Err(e) => {
-                tracing::warn!(update = row.update_id, error = %e, "an unreadable update in the inbox is dropped");
-                if let Err(e) = store.inbox_done(&[row.update_id]).await {
-                    tracing::error!(error = %e, "cannot drop an inbox row");
-                }
-            }
-        }
-    }
-}
-
-/// Deletes handled updates from the inbox, many per statement (the
-/// updates of every chat that finished meanwhile), then lets their chats go
-/// on to their next update.
-async fn forget_handled(store: Store, mut done: tokio::sync::mpsc::UnboundedReceiver<Done>) {
-    let mut finished = Vec::new();
-    while done.recv_many(&mut finished, 512).await > 0 {
-        let batch: Vec<i64> = finished.iter().map(|d| i64::from(d.id)).collect();
-        if let Err(e) = store.inbox_done(&batch).await {
-            // They run again after a restart, where the step each stored
-            // shows it already ran (see `Dialogue::handle`).
-            tracing::error!(error = %e, updates = batch.len(), "cannot remove handled updates from the inbox");
-        }
-        for d in finished.drain(..) {
-            let _ = d.ack.send(());
-        }
-    }
+    inbox.close(DRAIN_LIMIT).await;
 }
 
 #[cfg(test)]

@@ -9,8 +9,10 @@
 //! # Layout
 //! - [`settings`]: `[telegram]`, validated.
 //! - [`client`]: the Bot API client, token redaction, retries, the polling loop.
-//! - [`webhook`]: webhook mode: the secret check and in-order handling per chat.
-//! - [`dispatch`]: one update per chat at a time, in order, with done-marks.
+//! - [`webhook`]: webhook mode: the secret check, then the inbox.
+//! - [`inbox`]: the durable inbox both modes write to before confirming.
+//! - [`dispatch`]: one update per chat at a time, in order, with done-marks,
+//!   a panicking handler isolated.
 //! - [`outgoing`]: Telegram's flood limits for everything the bot sends.
 //! - [`text`]: escaping, cutting and formatting text for Telegram.
 //! - [`i18n`]: customer-facing texts from Fluent locale files (uk, en).
@@ -18,6 +20,7 @@
 pub mod client;
 pub mod dispatch;
 pub mod i18n;
+pub mod inbox;
 pub mod outgoing;
 pub mod settings;
 pub mod text;

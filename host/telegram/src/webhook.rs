@@ -1,36 +1,31 @@
 //! Webhook mode: Telegram posts each update to the host.
 //!
 //! Every request must carry the configured `X-Telegram-Bot-Api-Secret-Token`
-//! (401 otherwise). The host answers 200 only after the update's effects are
-//! stored, so an update whose handling was cut short is delivered again.
-//! Updates of one chat are handled one at a time, in arrival order.
+//! (401 otherwise, compared in constant time). An update is answered 200
+//! once it is in the durable [`Inbox`], the same one polling uses, and runs
+//! on its chat's worker from there: in order per chat, isolated from a
+//! panicking handler, replayed after a crash. When the store cannot take it
+//! the answer is 500, so Telegram delivers it again.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use subtle::ConstantTimeEq;
 use teloxide::types::Update;
+
+use crate::inbox::Inbox;
 
 /// The header Telegram puts the secret in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
-type Handler =
-    Arc<dyn Fn(Update) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-
 #[derive(Clone)]
 struct Hook {
     secret: Arc<str>,
-    handle: Handler,
-    chats: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    inbox: Arc<Inbox>,
 }
 
 async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> StatusCode {
@@ -38,7 +33,7 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> S
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if !constant_time_eq(given, hook.secret.as_bytes()) {
+    if !bool::from(given.ct_eq(hook.secret.as_bytes())) {
         tracing::warn!("webhook request refused: missing or wrong secret token");
         return StatusCode::UNAUTHORIZED;
     }
@@ -50,39 +45,20 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> S
             return StatusCode::OK;
         }
     };
-    let chat = update.chat().map(|c| c.id.0);
-    let lock = chat.map(|chat| {
-        let mut chats = hook.chats.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(chats.entry(chat).or_default())
-    });
-    {
-        let _in_order = match &lock {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        };
-        (hook.handle)(update).await;
-    }
-    if let (Some(chat), Some(lock)) = (chat, lock) {
-        let mut chats = hook.chats.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget idle chats so the map does not grow with every customer.
-        if Arc::strong_count(&lock) == 2 {
-            chats.remove(&chat);
+    match hook.inbox.accept(vec![update], None).await {
+        Ok(()) => StatusCode::OK,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a webhook update; Telegram will deliver it again");
+            StatusCode::INTERNAL_SERVER_ERROR
         }
     }
-    StatusCode::OK
 }
 
-/// The webhook router: `POST <path>` with the secret header.
-pub fn router<H, F>(path: &str, secret: &str, handle: H) -> Router
-where
-    H: Fn(Update) -> F + Send + Sync + 'static,
-    F: Future<Output = ()> + Send + 'static,
-{
-    let handle: Handler = Arc::new(move |u| Box::pin(handle(u)));
+/// The webhook router: `POST <path>` with the secret header, feeding `inbox`.
+pub fn router(path: &str, secret: &str, inbox: Arc<Inbox>) -> Router {
     let hook = Hook {
         secret: Arc::from(secret),
-        handle,
-        chats: Arc::default(),
+        inbox,
     };
     let path = if path.is_empty() { "/" } else { path };
     Router::new().route(path, post(receive)).with_state(hook)

@@ -1,6 +1,6 @@
 //! The Bot API method and type tables, embedded from a trimmed copy of the spec.
 //!
-//! `bot_api_spec.json` is generated from `shared/specs/telegram-bot-api.json`
+//! `bot_api_spec.json` is generated from `tests/specs/telegram-bot-api.json`
 //! (names, types and required flags only); the `spec_table` test checks that it
 //! is current and rewrites it when `SIM_UPDATE_SPEC=1` is set.
 

@@ -8,6 +8,7 @@ mod bitrix24;
 mod catalog;
 mod cli;
 mod config_fuzz;
+mod contract;
 mod crm_swap;
 mod dialogue;
 mod example;

@@ -18,15 +18,82 @@ pub fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// A built plugin in `plugins/dist/`; panics with the fix when missing.
+/// A built plugin in `plugins/dist/`; panics with the fix when it is
+/// missing or older than its sources (a plain `cargo test` after an edit to
+/// a plugin would otherwise test the previous build).
 pub fn dist(name: &str) -> PathBuf {
-    let path = root().join("plugins/dist").join(name);
+    let root = root();
+    let path = root.join("plugins/dist").join(name);
     assert!(
         path.is_file(),
         "{} is missing: run `make plugins` (or `make test`) first",
         path.display()
     );
+    let built = modified(&path);
+    if let Some((source, when)) = sources_of(name)
+        .iter()
+        .filter_map(|dir| newest(&root.join(dir)))
+        .max_by_key(|(_, when)| *when)
+        && built.is_some_and(|built| when > built)
+    {
+        panic!(
+            "{} is older than its source {}: run `make plugins` (or `make test`)",
+            path.display(),
+            source.display()
+        );
+    }
     path
+}
+
+/// The folders a bundled plugin is built from.
+fn sources_of(name: &str) -> Vec<&'static str> {
+    let stem = name
+        .rsplit('/')
+        .next()
+        .unwrap_or(name)
+        .trim_end_matches(".wasm");
+    let own = match stem {
+        "keycrm" => "plugins/keycrm",
+        "amocrm" => "plugins/amocrm",
+        "bitrix24" => "plugins/bitrix24",
+        "hostile" => "plugins/hostile",
+        "webhook" | "webhook-probe" => return vec!["plugins/webhook-py/src", "wit"],
+        _ => return Vec::new(),
+    };
+    vec![own, "plugins/sdk", "wit"]
+}
+
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The most recently modified file under `dir` (build outputs skipped).
+fn newest(dir: &std::path::Path) -> Option<(PathBuf, std::time::SystemTime)> {
+    let mut best: Option<(PathBuf, std::time::SystemTime)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if matches!(
+                name.to_str(),
+                Some("target" | "build" | "__pycache__" | ".mypy_cache")
+            ) {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(when) = modified(&path)
+                && best.as_ref().is_none_or(|(_, b)| when > *b)
+            {
+                best = Some((path, when));
+            }
+        }
+    }
+    best
 }
 
 /// A compiled-code cache folder shared by the tests of this binary.
