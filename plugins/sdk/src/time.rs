@@ -9,9 +9,18 @@ pub fn utc_datetime(unix_ms: i64) -> String {
     } else {
         jiff::Timestamp::MAX
     });
-    t.to_zoned(jiff::tz::TimeZone::UTC)
-        .strftime("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    // The civil date-time in UTC, printed as `YYYY-MM-DD HH:MM:SS`
+    // (jiff's own printer is smaller in a plugin than its strftime).
+    let dt = jiff::tz::Offset::UTC.to_datetime(t);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
 }
 
 #[cfg(test)]
