@@ -120,11 +120,54 @@ impl LeadKind {
     /// The kind's stable name (`order`, `feedback`, `question`), as stored
     /// and shown by the CLI and the admin API.
     pub fn name(&self) -> &'static str {
+        self.lead_type().name()
+    }
+
+    /// What kind of lead this is, without its lines.
+    pub fn lead_type(&self) -> LeadType {
         match self {
-            Self::Order(_) => "order",
+            Self::Order(_) => LeadType::Order,
+            Self::Feedback => LeadType::Feedback,
+            Self::Question => LeadType::Question,
+        }
+    }
+}
+
+/// What kind of lead a stored one is: [`LeadKind`] without the order lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeadType {
+    /// An order.
+    Order,
+    /// Feedback.
+    Feedback,
+    /// A question.
+    Question,
+}
+
+impl LeadType {
+    /// The stable name: `order`, `feedback`, `question`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Order => "order",
             Self::Feedback => "feedback",
             Self::Question => "question",
         }
+    }
+
+    /// The type of a stable name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "order" => Some(Self::Order),
+            "feedback" => Some(Self::Feedback),
+            "question" => Some(Self::Question),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LeadType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
     }
 }
 
@@ -290,6 +333,10 @@ mod tests {
 
     #[test]
     fn lead_kinds_have_stable_names() {
+        for t in [LeadType::Order, LeadType::Feedback, LeadType::Question] {
+            assert_eq!(LeadType::parse(t.name()), Some(t));
+        }
+        assert_eq!(LeadType::parse("Order"), None);
         assert_eq!(LeadKind::Order(vec![]).name(), "order");
         assert_eq!(LeadKind::Feedback.name(), "feedback");
         assert_eq!(LeadKind::Question.name(), "question");

@@ -172,7 +172,7 @@ fn result_text(result: &Result<LeadRef, CallError>) -> String {
 /// told it was received).
 pub fn owes_followup(row: &LeadRow, outcome: &Settle) -> bool {
     match outcome {
-        Settle::Delivered { .. } => row.kind == "order",
+        Settle::Delivered { .. } => row.kind == switchboard_crm::LeadType::Order,
         Settle::Dead { .. } => true,
         Settle::Retry { .. } | Settle::Postpone { .. } => false,
     }

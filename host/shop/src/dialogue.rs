@@ -23,9 +23,10 @@ use crate::catalog::{Catalog, CatalogError, Snapshot};
 use crate::delivery::Tariff;
 use crate::keyboards::{Keys, PER_PAGE};
 use crate::phone::{self, CountryCode};
+use crate::route::{Input, Step, route};
 use crate::settings::ShopSettings;
 use crate::state::{EditField, State};
-use switchboard_crm::{Contact, Lead, LeadKind, LineItem, Money};
+use switchboard_crm::{Contact, Lead, LeadKind, LeadType, LineItem, Money};
 use switchboard_plugin_runtime::Registry;
 use switchboard_store::{
     CartItem, ContactField, Customer, LeadRow, LeadState, NewLead, Settle, Store, TelegramUser,
@@ -217,25 +218,43 @@ impl Dialogue {
         if ctx.replayed {
             return ctx.resume().await;
         }
-        if let Some(contact) = message.contact() {
-            let own = contact.user_id.is_some_and(|id| id == user.id);
-            return ctx.on_contact(&contact.phone_number, own).await;
-        }
-        if let Some(location) = message.location() {
-            return ctx.on_location(location.latitude, location.longitude).await;
-        }
-        let Some(text) = message.text() else {
-            return ctx.hint().await;
+        let cancel = self.texts.get(ctx.locale, "btn-cancel", &[]);
+        let input = if let Some(contact) = message.contact() {
+            Input::Contact {
+                number: &contact.phone_number,
+                own: contact.user_id.is_some_and(|id| id == user.id),
+            }
+        } else if let Some(location) = message.location() {
+            Input::Location {
+                lat: location.latitude,
+                lon: location.longitude,
+            }
+        } else if let Some(text) = message.text() {
+            Input::of_text(text, &cancel)
+        } else {
+            Input::Other
         };
-        let text = text.trim();
-        if let Some(command) = text.strip_prefix('/') {
-            let command = command.split(['@', ' ']).next().unwrap_or_default();
-            return ctx.on_command(command).await;
-        }
-        if text == self.texts.get(ctx.locale, "btn-cancel", &[]) {
-            return ctx.on_command("cancel").await;
-        }
-        ctx.on_text(text).await
+        let cut: String;
+        let input = match input {
+            Input::Text(text) if text.chars().nth(MAX_INPUT_CHARS).is_some() => {
+                cut = text.chars().take(MAX_INPUT_CHARS).collect();
+                if matches!(ctx.state, State::Feedback | State::Menu) {
+                    // Said before the confirmation, so the customer knows
+                    // what the shop will get.
+                    tracing::info!(chat = ctx.chat.0, "an oversized message was cut");
+                    ctx.send(
+                        "input-truncated",
+                        &[("max", (MAX_INPUT_CHARS as i64).into())],
+                        None,
+                    )
+                    .await?;
+                }
+                Input::Text(&cut)
+            }
+            other => other,
+        };
+        let step = route(&ctx.state, input, &self.country);
+        ctx.run(step).await
     }
 
     async fn on_callback(&self, query: CallbackQuery, update_id: i64) -> Result<(), HandleError> {
@@ -318,11 +337,11 @@ pub enum HandleError {
 
 /// What a customer is told about a lead of `kind` (as stored): when the
 /// CRM took it, when it is left to the outbox, and when it failed.
-fn lead_texts(kind: &str) -> (&'static str, &'static str, &'static str) {
+fn lead_texts(kind: LeadType) -> (&'static str, &'static str, &'static str) {
     match kind {
-        "order" => ("order-sent", "order-pending", "order-failed"),
-        "question" => ("question-sent", "question-sent", "error-generic"),
-        _ => ("feedback-thanks", "feedback-thanks", "error-generic"),
+        LeadType::Order => ("order-sent", "order-pending", "order-failed"),
+        LeadType::Question => ("question-sent", "question-sent", "error-generic"),
+        LeadType::Feedback => ("feedback-thanks", "feedback-thanks", "error-generic"),
     }
 }
 
@@ -391,6 +410,17 @@ impl Ctx<'_> {
         fit_utf16(&self.d.texts.html(self.locale, id, args), MESSAGE_MAX_UTF16)
     }
 
+    /// A lead's title in the CRM, in the business's language (the CRM's
+    /// users are the shop's staff, not the customer).
+    fn crm_title(&self, kind: LeadType) -> String {
+        let id = match kind {
+            LeadType::Order => "crm-title-order",
+            LeadType::Feedback => "crm-title-feedback",
+            LeadType::Question => "crm-title-question",
+        };
+        self.d.texts.get(self.d.texts.default_locale(), id, &[])
+    }
+
     fn plain(&self, id: &str, args: &[(&str, Arg<'_>)]) -> String {
         self.d.texts.get(self.locale, id, args)
     }
@@ -441,7 +471,7 @@ impl Ctx<'_> {
     /// Tells the customer where a recorded lead stands (its confirmation
     /// was seen again, and the first answer may never have gone out).
     async fn tell_known_lead(&self, row: &LeadRow) -> Result<(), HandleError> {
-        let (sent, pending, failed) = lead_texts(&row.kind);
+        let (sent, pending, failed) = lead_texts(row.kind);
         match (row.state, row.crm_id.as_deref()) {
             (LeadState::Delivered, Some(crm_id)) => {
                 self.remove_keyboard(sent, &[("number", crm_id.into())])
@@ -531,122 +561,70 @@ impl Ctx<'_> {
 
     // --- commands and text ---------------------------------------------
 
-    async fn on_command(&self, command: &str) -> Result<(), HandleError> {
-        match command {
-            "start" => {
+    /// Carries out the step [`route`] chose for a message.
+    async fn run(&self, step: Step) -> Result<(), HandleError> {
+        match step {
+            Step::Start => {
                 self.set_state(&State::Menu).await?;
                 let name = self.customer.telegram.first_name.clone();
                 self.menu("greeting", &[("name", name.as_str().into())])
                     .await
             }
-            "catalog" => {
+            Step::Catalog => {
                 self.set_state(&State::Menu).await?;
                 self.catalog_page(0, None, false).await
             }
-            "cart" => self.cart(None).await,
-            "status" => self.status_choose().await,
-            "help" => {
+            Step::Cart => self.cart(None).await,
+            Step::StatusChoose => self.status_choose().await,
+            Step::Help => {
                 self.send("help", &[], None).await?;
                 Ok(())
             }
-            "cancel" => {
+            Step::Cancel => {
                 self.set_state(&State::Menu).await?;
                 self.remove_keyboard("cancel-done", &[]).await?;
                 self.menu("menu-title", &[]).await
             }
-            "stop" => {
+            Step::Stop => {
                 self.d.store.clear_dialogue(self.chat.0).await?;
                 self.remove_keyboard("stop-goodbye", &[]).await
             }
-            _ => self.hint().await,
-        }
-    }
-
-    async fn on_text(&self, text: &str) -> Result<(), HandleError> {
-        let cut = text.chars().nth(MAX_INPUT_CHARS).is_some();
-        let text: String = text.chars().take(MAX_INPUT_CHARS).collect();
-        if cut && matches!(self.state, State::Feedback | State::Menu) {
-            // Said before the confirmation, so the customer knows what the
-            // shop will get.
-            tracing::info!(chat = self.chat.0, "an oversized message was cut");
-            self.send(
-                "input-truncated",
-                &[("max", (MAX_INPUT_CHARS as i64).into())],
-                None,
-            )
-            .await?;
-        }
-        match &self.state {
-            State::Searching => {
+            Step::Hint => self.hint().await,
+            Step::Search(text) => {
                 self.set_state(&State::Menu).await?;
                 self.search(&text).await
             }
-            State::AskPhone => match phone::normalize(&text, &self.d.country) {
-                Ok(phone) => self.confirm_order(phone.as_str()).await,
-                Err(_) => {
-                    self.send("checkout-invalid-phone", &[], None).await?;
-                    Ok(())
-                }
-            },
-            State::Feedback => {
+            Step::ConfirmOrder(phone) => self.confirm_order(&phone).await,
+            Step::InvalidPhone => {
+                self.send("checkout-invalid-phone", &[], None).await?;
+                Ok(())
+            }
+            Step::ForeignContact => {
+                self.send("checkout-foreign-contact", &[], None).await?;
+                Ok(())
+            }
+            Step::Feedback(text) => {
                 self.submit(
                     LeadKind::Feedback,
-                    "Відгук з Telegram",
+                    &self.crm_title(LeadType::Feedback),
                     Some(text),
                     None,
                     false,
                 )
                 .await
             }
-            State::EditProfile { field } => self.save_profile(*field, &text).await,
-            State::Status => self.status_by_number(&text).await,
-            // A typed number at the confirmation step replaces the one given
-            // (see `on_contact`).
-            State::ConfirmOrder { .. } => match phone::normalize(&text, &self.d.country) {
-                Ok(phone) => self.confirm_order(phone.as_str()).await,
-                Err(_) => self.hint().await,
-            },
-            State::Delivery | State::ConfirmQuestion { .. } => self.hint().await,
-            State::Menu => {
+            Step::SaveProfile(field, text) => self.save_profile(field, &text).await,
+            Step::StatusByNumber(text) => self.status_by_number(&text).await,
+            Step::AskQuestion(text) => {
                 self.set_state(&State::ConfirmQuestion { text: text.clone() })
                     .await?;
                 self.ask_question(&text).await
             }
+            Step::Delivery { lat, lon } => self.on_location(lat, lon).await,
         }
-    }
-
-    async fn on_contact(&self, number: &str, own: bool) -> Result<(), HandleError> {
-        let state = &self.state;
-        let editing_phone = *state
-            == State::EditProfile {
-                field: EditField::Phone,
-            };
-        // At the confirmation step a number sent again replaces the one
-        // given: the summary is shown anew. This is also what a contact
-        // replayed after a crash meets (its first handling moved the state
-        // on, but the summary may never have gone out).
-        let confirming = matches!(state, State::ConfirmOrder { .. });
-        if *state != State::AskPhone && !editing_phone && !confirming {
-            return self.hint().await;
-        }
-        if !own {
-            self.send("checkout-foreign-contact", &[], None).await?;
-            return Ok(());
-        }
-        let Ok(phone) = phone::from_contact(number, &self.d.country) else {
-            self.send("checkout-invalid-phone", &[], None).await?;
-            return Ok(());
-        };
-        if editing_phone {
-            return self.save_profile(EditField::Phone, phone.as_str()).await;
-        }
-        self.confirm_order(phone.as_str()).await
     }
 
     async fn on_location(&self, lat: f64, lon: f64) -> Result<(), HandleError> {
-        if self.state != State::Delivery {
-            return self.hint().await;
-        }
         self.set_state(&State::Menu).await?;
         let Some(tariff) = &self.d.tariff else {
             return self.delivery_flat().await;
@@ -753,7 +731,7 @@ impl Ctx<'_> {
                 };
                 self.submit(
                     LeadKind::Question,
-                    "Питання з Telegram",
+                    &self.crm_title(LeadType::Question),
                     Some(text),
                     None,
                     false,
@@ -1159,7 +1137,7 @@ impl Ctx<'_> {
             .collect();
         self.submit(
             LeadKind::Order(lines),
-            "Замовлення з Telegram",
+            &self.crm_title(LeadType::Order),
             None,
             Some(phone),
             true,
@@ -1223,7 +1201,7 @@ impl Ctx<'_> {
             .store
             .record_lead_once(&new, Some(&State::Menu.to_json()), clear_cart)
             .await?;
-        let (sent, pending, failed) = lead_texts(switchboard_store::kind_name(&lead.kind));
+        let (sent, pending, failed) = lead_texts(lead.kind.lead_type());
         if !recorded {
             // A redelivered confirmation whose first handling did not get
             // to store the next state.
@@ -1291,7 +1269,7 @@ impl Ctx<'_> {
         let orders = self
             .d
             .store
-            .leads_of(self.user_id(), "order", RECENT_ORDERS)
+            .leads_of(self.user_id(), LeadType::Order, RECENT_ORDERS)
             .await?;
         if orders.is_empty() {
             text.push_str("\n\n");
@@ -1372,7 +1350,7 @@ impl Ctx<'_> {
         let orders = self
             .d
             .store
-            .leads_of(self.user_id(), "order", RECENT_ORDERS)
+            .leads_of(self.user_id(), LeadType::Order, RECENT_ORDERS)
             .await?;
         if orders.is_empty() {
             return self.menu("status-no-orders", &[]).await;
@@ -1390,7 +1368,11 @@ impl Ctx<'_> {
 
     async fn status_by_number(&self, text: &str) -> Result<(), HandleError> {
         let wanted = text.trim().trim_start_matches(['#', '№']).trim();
-        let orders = self.d.store.leads_of(self.user_id(), "order", 1000).await?;
+        let orders = self
+            .d
+            .store
+            .leads_of(self.user_id(), LeadType::Order, 1000)
+            .await?;
         let found = orders.iter().find(|o| {
             o.crm_id.as_deref() == Some(wanted)
                 || wanted

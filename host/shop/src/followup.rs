@@ -14,6 +14,7 @@ use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, ParseM
 use tokio::sync::{Notify, watch};
 
 use crate::settings::ShopSettings;
+use switchboard_crm::LeadType;
 use switchboard_store::{LeadRow, LeadState, Store};
 use switchboard_telegram::client::{Client, redact, transient, with_retries};
 use switchboard_telegram::i18n::{Locale, Texts};
@@ -123,8 +124,8 @@ impl FollowUps {
 /// The message owed for a lead and its number argument; `None` when nothing
 /// is to be said after all (e.g. an operator retried it meanwhile).
 fn message_for(lead: &LeadRow) -> Option<(&'static str, Option<String>)> {
-    match (lead.state, lead.kind.as_str()) {
-        (LeadState::Delivered, "order") => Some((
+    match (lead.state, lead.kind) {
+        (LeadState::Delivered, LeadType::Order) => Some((
             "followup-order-delivered",
             Some(
                 lead.crm_id
@@ -132,7 +133,7 @@ fn message_for(lead: &LeadRow) -> Option<(&'static str, Option<String>)> {
                     .unwrap_or_else(|| format!("#{}", lead.id)),
             ),
         )),
-        (LeadState::Dead, "order") => Some(("followup-order-dead", None)),
+        (LeadState::Dead, LeadType::Order) => Some(("followup-order-dead", None)),
         (LeadState::Dead, _) => Some(("followup-message-dead", None)),
         _ => None,
     }

@@ -9,6 +9,7 @@
 //! - [`settings`]: `[shop]`, validated.
 //! - [`state`]: where a chat is in the dialogue (stored as JSON).
 //! - [`callback`]: inline-button data that fits 64 bytes and resists tampering.
+//! - [`route`]: what a message means where the chat stands (pure, unit-tested).
 //! - [`dialogue`]: the handlers: one update in, replies out, state stored.
 //! - [`keyboards`]: the dialogue's inline and reply keyboards.
 //! - [`catalog`]: the cached catalog of the active CRM plugin, with paging and search.
@@ -24,6 +25,7 @@ pub mod dialogue;
 pub mod followup;
 pub mod keyboards;
 pub mod phone;
+pub mod route;
 pub mod service;
 pub mod settings;
 pub mod state;

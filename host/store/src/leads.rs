@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::dialogues::set_dialogue;
+use switchboard_crm::LeadType;
 
 /// Where a lead stands in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +73,8 @@ pub struct LeadRow {
     pub chat_id: i64,
     /// The customer.
     pub user_id: i64,
-    /// `order`, `feedback` or `question`.
-    pub kind: String,
+    /// Order, feedback or question.
+    pub kind: LeadType,
     /// The lead.
     pub lead: Lead,
     /// Where it stands.
@@ -167,11 +168,6 @@ pub enum Settle {
     },
 }
 
-/// How a lead's kind is stored: `order`, `feedback` or `question`.
-pub fn kind_name(kind: &switchboard_crm::LeadKind) -> &'static str {
-    kind.name()
-}
-
 const LEAD_COLUMNS: &str =
     "SELECT id, chat_id, user_id, kind, lead, state, attempts, next_attempt_at, last_error,
     plugin_id, plugin_version, crm_id, crm_url, status_name, status_final, created_at,
@@ -186,7 +182,10 @@ fn lead_row(r: &AnyRow) -> Result<LeadRow, StoreError> {
         id: r.try_get("id")?,
         chat_id: r.try_get("chat_id")?,
         user_id: r.try_get("user_id")?,
-        kind: r.try_get("kind")?,
+        kind: {
+            let name: String = r.try_get("kind")?;
+            LeadType::parse(&name).ok_or_else(|| corrupt("lead kind")(name))?
+        },
         lead,
         state: LeadState::parse(&state)?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
@@ -265,7 +264,7 @@ impl Store {
         )
         .bind(new.chat_id)
         .bind(new.user_id)
-        .bind(kind_name(&new.lead.kind))
+        .bind(new.lead.kind.name())
         .bind(lead_json)
         .bind(&new.lead.idempotency_key)
         .bind(&new.plugin_id)
@@ -320,14 +319,14 @@ impl Store {
     pub async fn leads_of(
         &self,
         user_id: i64,
-        kind: &str,
+        kind: LeadType,
         limit: i64,
     ) -> Result<Vec<LeadRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "{LEAD_COLUMNS} WHERE user_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
         ))
         .bind(user_id)
-        .bind(kind)
+        .bind(kind.name())
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

@@ -53,7 +53,7 @@ pub use carts::CartItem;
 pub use customers::{ContactField, Customer, TelegramUser};
 pub use dialogues::StoredDialogue;
 pub use inbox::InboxUpdate;
-pub use leads::{FollowUp, LeadRow, LeadState, NewLead, Settle, kind_name};
+pub use leads::{FollowUp, LeadRow, LeadState, NewLead, Settle};
 
 /// The migrations of each backend, embedded in the binary.
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

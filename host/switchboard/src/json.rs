@@ -177,7 +177,7 @@ pub fn lead_row(r: &switchboard_store::LeadRow) -> Value {
     json!({
         "id": r.id,
         "state": r.state.as_str(),
-        "kind": r.kind,
+        "kind": r.kind.name(),
         "chat_id": r.chat_id,
         "title": r.lead.title,
         "idempotency_key": r.lead.idempotency_key,

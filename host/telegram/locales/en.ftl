@@ -71,6 +71,9 @@ cart-lines-dropped = The shop’s catalog has changed, so { $count ->
     [one] one item was
    *[other] { $count } items were
 } taken out of your cart. Please add them again from the catalog.
+crm-title-order = Order from Telegram
+crm-title-feedback = Feedback from Telegram
+crm-title-question = Question from Telegram
 cart-empty = Your cart is empty. Take a look at the catalog — there’s plenty to choose from!
 btn-cart-item = { $name } · { $qty } pcs
 btn-cart-inc = ➕

@@ -70,6 +70,9 @@ cart-title = 🛒 <b>Ваш кошик</b>
 cart-line = { $name } × { $qty } = { $sum }
 cart-total = Разом: <b>{ $total }</b>
 cart-lines-dropped = Каталог магазину змінився, тому з кошика прибрано позицій: { $count }. Додайте їх знову з каталогу, будь ласка.
+crm-title-order = Замовлення з Telegram
+crm-title-feedback = Відгук з Telegram
+crm-title-question = Питання з Telegram
 cart-empty = Ваш кошик поки порожній. Загляньте до каталогу — там є що обрати!
 btn-cart-item = { $name } · { $qty } шт.
 btn-cart-inc = ➕

@@ -6,8 +6,10 @@
 //! built-in message of the same id and is checked when it is loaded.
 //!
 //! # Message conventions
-//! - `btn-*`, `cmd-*` and `toast-*` messages are plain text: button labels,
-//!   command descriptions for `setMyCommands`, callback-query answers.
+//! - `btn-*`, `cmd-*`, `toast-*` and `crm-*` messages are plain text: button
+//!   labels, command descriptions for `setMyCommands`, callback-query
+//!   answers, and the titles leads get in the CRM (in the business's
+//!   language, [`Texts::default_locale`], not the customer's).
 //!   Render them with [`Texts::get`].
 //! - Every other message is a Telegram-HTML template (it may use `<b>`,
 //!   `<i>`, `<code>`): render it with [`Texts::html`], which escapes text
@@ -179,14 +181,16 @@ pub struct MessageSpec {
 }
 
 impl MessageSpec {
-    /// True for plain-text messages (`btn-*`, `cmd-*`, `toast-*`).
+    /// True for plain-text messages (`btn-*`, `cmd-*`, `toast-*`, `crm-*`).
     pub fn is_plain(&self) -> bool {
         is_plain_id(self.id)
     }
 }
 
 fn is_plain_id(id: &str) -> bool {
-    ["btn-", "cmd-", "toast-"].iter().any(|p| id.starts_with(p))
+    ["btn-", "cmd-", "toast-", "crm-"]
+        .iter()
+        .any(|p| id.starts_with(p))
 }
 
 const NO_ARGS: &[(&str, ArgKind)] = &[];
@@ -249,6 +253,10 @@ pub const MESSAGES: &[MessageSpec] = &[
     spec!("cart-line", "name": Text, "qty": Number, "sum": Text),
     spec!("cart-total", "total": Text),
     spec!("cart-empty"),
+    // Lead titles in the CRM.
+    spec!("crm-title-order"),
+    spec!("crm-title-feedback"),
+    spec!("crm-title-question"),
     spec!("cart-lines-dropped", "count": Number),
     spec!("btn-cart-item", "name": Text, "qty": Number),
     spec!("btn-cart-inc"),

@@ -279,7 +279,7 @@ async fn a_customer_browses_orders_two_products_and_gets_the_crm_number() {
     // Stored, delivered, cart emptied.
     let orders = shop
         .store
-        .leads_of(501, "order", 10)
+        .leads_of(501, switchboard_crm::LeadType::Order, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(orders.len(), 1);
@@ -509,7 +509,7 @@ async fn a_crm_outage_at_checkout_keeps_the_order_and_says_so() {
     reply(&user, "невдовзі його підтвердимо").await;
     let orders = shop
         .store
-        .leads_of(640, "order", 10)
+        .leads_of(640, switchboard_crm::LeadType::Order, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(orders.len(), 1);
@@ -1038,7 +1038,7 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
     deliver_twice(&url, secret, &confirm).await;
     let orders = shop
         .store
-        .leads_of(id, "order", 10)
+        .leads_of(id, switchboard_crm::LeadType::Order, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(orders.len(), 1);
@@ -1068,7 +1068,7 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
     deliver_twice(&url, secret, &send).await;
     let questions = shop
         .store
-        .leads_of(id, "question", 10)
+        .leads_of(id, switchboard_crm::LeadType::Question, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(questions.len(), 1);

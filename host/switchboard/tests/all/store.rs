@@ -211,7 +211,7 @@ async fn exercise(store: &Store) {
         .unwrap_or_else(|| panic!("no lead"));
     assert_eq!(row.state, LeadState::Pending);
     assert_eq!(row.lead, order("order-1", 7).lead);
-    assert_eq!(row.kind, "order");
+    assert_eq!(row.kind, switchboard_crm::LeadType::Order);
 
     // The outbox: due, retried later, delivered, dead.
     let due = store
