@@ -234,8 +234,16 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
-        let result =
-            Self::insert_lead(&mut conn, new, &lead_json, now, next_state, clear_cart).await;
+        let result = Self::insert_lead(
+            &mut conn,
+            new,
+            &self.host_id,
+            &lead_json,
+            now,
+            next_state,
+            clear_cart,
+        )
+        .await;
         if sqlite {
             // The connection goes back to the pool: restore the default.
             sqlx::query("PRAGMA synchronous = NORMAL")
@@ -248,6 +256,7 @@ impl Store {
     async fn insert_lead(
         conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
         new: &NewLead,
+        host_id: &str,
         lead_json: &str,
         now: i64,
         next_state: Option<&str>,
@@ -257,8 +266,8 @@ impl Store {
         let mut tx = conn.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO leads (chat_id, user_id, kind, lead, idempotency_key, plugin_id, plugin_version,
-                                state, attempts, next_attempt_at, claimed_until, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12)
+                                state, attempts, next_attempt_at, claimed_until, claimed_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13)
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING id",
         )
@@ -272,6 +281,7 @@ impl Store {
         .bind(LeadState::Pending.as_str())
         .bind(now)
         .bind(new.claimed_until)
+        .bind(new.claimed_until.map(|_| host_id))
         .bind(now)
         .bind(now)
         .fetch_optional(&mut *tx)
@@ -459,13 +469,14 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         // Write first (see `cart_change`).
         let claimed = sqlx::query(
-            "UPDATE leads SET claimed_until = $1 WHERE id IN (
-                 SELECT id FROM leads WHERE state = 'pending' AND next_attempt_at <= $2
-                 AND (claimed_until IS NULL OR claimed_until <= $3)
-                 ORDER BY next_attempt_at, id LIMIT $4)
+            "UPDATE leads SET claimed_until = $1, claimed_by = $2 WHERE id IN (
+                 SELECT id FROM leads WHERE state = 'pending' AND next_attempt_at <= $3
+                 AND (claimed_until IS NULL OR claimed_until <= $4)
+                 ORDER BY next_attempt_at, id LIMIT $5)
              RETURNING id",
         )
         .bind(lease_until)
+        .bind(&*self.host_id)
         .bind(now)
         .bind(now)
         .bind(limit)
@@ -485,9 +496,10 @@ impl Store {
         Ok(rows)
     }
 
-    /// Releases every claim on pending leads: at start, the claims of the
-    /// process that ran before (killed mid-attempt) are void. One host owns
-    /// a store. Returns how many were released.
+    /// Releases this host's claims on pending leads (and claims with no
+    /// recorded host): at start, the claims of this host's previous run
+    /// (killed mid-attempt) are void. Another host's claims are left to run
+    /// out. Returns how many were released.
     /// An attempt cut off mid-flight may still land in the CRM, so those
     /// leads are not due before `in_doubt_until` (see
     /// the outbox's `RetryPolicy::in_doubt`).
@@ -495,9 +507,11 @@ impl Store {
         let done = sqlx::query(
             "UPDATE leads SET claimed_until = NULL,
                  next_attempt_at = CASE WHEN next_attempt_at < $1 THEN $1 ELSE next_attempt_at END
-             WHERE state = 'pending' AND claimed_until IS NOT NULL",
+             WHERE state = 'pending' AND claimed_until IS NOT NULL
+               AND (claimed_by = $2 OR claimed_by IS NULL)",
         )
         .bind(in_doubt_until)
+        .bind(&*self.host_id)
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
@@ -648,5 +662,98 @@ impl Store {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_crm::{Contact, Lead, LeadKind};
+
+    fn question(key: &str) -> NewLead {
+        NewLead {
+            chat_id: 1,
+            user_id: 1,
+            lead: Lead {
+                idempotency_key: key.into(),
+                kind: LeadKind::Question,
+                contact: Contact {
+                    full_name: "A".into(),
+                    phone: None,
+                    email: None,
+                    telegram_user_id: Some(1),
+                    telegram_username: None,
+                },
+                title: "q".into(),
+                comment: Some("?".into()),
+                source: "telegram".into(),
+            },
+            plugin_id: "keycrm".into(),
+            plugin_version: "1".into(),
+            claimed_until: None,
+            update_id: None,
+        }
+    }
+
+    /// Two hosts on one store: a host starting up releases its own claims
+    /// from before its restart, never the other host's.
+    #[tokio::test]
+    async fn a_starting_host_releases_only_its_own_claims() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let a = Store::open(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_host_id("host-a");
+        let b = Store::open(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_host_id("host-b");
+        for key in ["k1", "k2"] {
+            a.record_lead(&question(key), None, false)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let now = now_ms();
+        let far = now + 3_600_000;
+        let by_a = a
+            .claim_due(now, 1, far)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let by_b = b
+            .claim_due(now, 1, far)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((by_a.len(), by_b.len()), (1, 1));
+        assert_ne!(by_a[0].id, by_b[0].id, "one lead, one claim");
+
+        // Host B restarts: only its own claim is released.
+        let released = b
+            .release_claims(now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(released, 1);
+        let again = b
+            .claim_due(now, 10, far)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<i64> = again.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![by_b[0].id], "A's lead stays claimed by A");
+
+        // Host A restarts: its claim goes too.
+        assert_eq!(
+            a.release_claims(now)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            1
+        );
+        let again = a
+            .claim_due(now, 10, far)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            again.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![by_a[0].id]
+        );
     }
 }

@@ -27,10 +27,11 @@
 //! - `inbox`: received updates kept until handled.
 //! - [`persisted`]: the serde forms leads and catalogs are stored in.
 //!
-//! The API assumes no single owning process: claims on leads carry a lease
-//! (`claimed_until`) rather than an owner, so several hosts on one
-//! PostgreSQL could share the outbox; only the start-up release of expired
-//! claims (`release_claims`) still assumes one host.
+//! The API assumes no single owning process: a claim on a lead carries a
+//! lease (`claimed_until`) and its host (`claimed_by`, [`Store::host_id`]),
+//! and a starting host releases only its own claims, so several hosts on
+//! one PostgreSQL can share the outbox (the rest of the host does not run
+//! as replicas yet: one poller per bot token).
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -115,6 +116,20 @@ pub struct Store {
     /// milliseconds at a time; otherwise it is `pool`.
     writer: AnyPool,
     backend: Backend,
+    /// Who this host is in `leads.claimed_by` (see [`Store::with_host_id`]).
+    host_id: std::sync::Arc<str>,
+}
+
+/// This machine's name, the default host id: a restarted host keeps it,
+/// two machines sharing a PostgreSQL differ.
+fn default_host_id() -> std::sync::Arc<str> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "local".into());
+    std::sync::Arc::from(name)
 }
 
 impl Store {
@@ -160,6 +175,7 @@ impl Store {
             pool,
             writer,
             backend,
+            host_id: default_host_id(),
         })
     }
 
@@ -198,6 +214,20 @@ impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The same store acting as host `id`: the owner of the lead claims it
+    /// takes, and whose claims [`Store::release_claims`] releases. Hosts
+    /// sharing one PostgreSQL need different ids; a restarted host must
+    /// keep its own. The default is the machine's name.
+    pub fn with_host_id(mut self, id: &str) -> Self {
+        self.host_id = std::sync::Arc::from(id);
+        self
+    }
+
+    /// The host id claims are taken under.
+    pub fn host_id(&self) -> &str {
+        &self.host_id
     }
 
     /// Closes every connection.
