@@ -1023,23 +1023,28 @@ impl Ctx<'_> {
     }
 
     /// [`Self::orderable_cart`], and whether lines were just taken out.
+    /// The cart is read once; only a cart that holds foreign lines costs a
+    /// write.
     async fn orderable_cart_changed(&self) -> Result<(Vec<CartItem>, bool), HandleError> {
-        let mut changed = false;
-        if let Ok(plugin) = self.d.registry.active() {
-            let dropped = self
-                .d
-                .store
-                .cart_drop_foreign(self.chat.0, plugin.id())
-                .await?;
-            if dropped > 0 {
-                tracing::info!(chat = self.chat.0, dropped, plugin = %plugin.id(), "cart lines from another CRM's catalog removed");
-                let count = i64::try_from(dropped).unwrap_or(i64::MAX);
-                self.send("cart-lines-dropped", &[("count", count.into())], None)
-                    .await?;
-                changed = true;
-            }
+        let mut items = self.d.store.cart(self.chat.0).await?;
+        let Ok(plugin) = self.d.registry.active() else {
+            return Ok((items, false));
+        };
+        let foreign = |i: &CartItem| i.plugin_id.as_deref().is_some_and(|p| p != plugin.id());
+        if !items.iter().any(foreign) {
+            return Ok((items, false));
         }
-        Ok((self.d.store.cart(self.chat.0).await?, changed))
+        let dropped = self
+            .d
+            .store
+            .cart_drop_foreign(self.chat.0, plugin.id())
+            .await?;
+        items.retain(|i| !foreign(i));
+        tracing::info!(chat = self.chat.0, dropped, plugin = %plugin.id(), "cart lines from another CRM's catalog removed");
+        let count = i64::try_from(dropped).unwrap_or(i64::MAX);
+        self.send("cart-lines-dropped", &[("count", count.into())], None)
+            .await?;
+        Ok((items, true))
     }
 
     async fn cart(&self, message: Option<MessageId>) -> Result<(), HandleError> {

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
+
 use teloxide::payloads::{SetMyCommandsSetters, SetWebhookSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{AllowedUpdate, BotCommand, Update};
@@ -99,7 +101,17 @@ pub async fn start(
     parts: Parts,
     stop: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, StartError> {
-    let token = parts.telegram.token.clone();
+    start_on(parts, stop, None).await
+}
+
+/// [`start`], with webhook mode serving on `listener` (already bound, e.g.
+/// to port 0 by a test) instead of binding `telegram.listen`.
+pub async fn start_on(
+    parts: Parts,
+    stop: watch::Receiver<bool>,
+    listener: Option<tokio::net::TcpListener>,
+) -> Result<JoinHandle<()>, StartError> {
+    let token = parts.telegram.token.expose_secret().to_string();
     let bot = telegram::client(&parts.telegram)?;
     let me = bot.get_me().await.map_err(|e| StartError::GetMe {
         api_url: parts.telegram.api_url.clone(),
@@ -201,18 +213,21 @@ pub async fn start(
         } => {
             let url = reqwest::Url::parse(&public_url)
                 .map_err(|e| StartError::Webhook(format!("telegram.public_url: {e}")))?;
-            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-                StartError::Webhook(format!("telegram.listen: cannot bind {listen}: {e}"))
-            })?;
+            let listener = match listener {
+                Some(listener) => listener,
+                None => tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+                    StartError::Webhook(format!("telegram.listen: cannot bind {listen}: {e}"))
+                })?,
+            };
             let inbox =
                 Arc::new(switchboard_telegram::inbox::Inbox::open(parts.store, handler).await);
             let router = switchboard_telegram::webhook::router(
                 url.path(),
-                &secret_token,
+                secret_token.expose_secret(),
                 Arc::clone(&inbox),
             );
             bot.set_webhook(url)
-                .secret_token(secret_token)
+                .secret_token(secret_token.expose_secret())
                 .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
                 .await
                 .map_err(|e| StartError::Webhook(redact(&e.to_string(), &token)))?;

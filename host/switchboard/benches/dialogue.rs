@@ -194,7 +194,7 @@ fn main() {
         service::start(
             Parts {
                 telegram: TelegramSettings {
-                    token: telegram.token().to_string(),
+                    token: telegram.token().into(),
                     api_url: telegram.api_url(),
                     mode: UpdateMode::Polling,
                     limits: MessageLimits {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::app::App;
@@ -382,7 +383,7 @@ async fn activate(id: &str, config_path: &Path) -> anyhow::Result<ExitCode> {
     let url = format!("http://{addr}/admin/plugins/activate");
     let response = reqwest::Client::new()
         .post(&url)
-        .bearer_auth(&admin.token)
+        .bearer_auth(admin.token.expose_secret())
         .json(&json!({ "id": id }))
         .timeout(Duration::from_secs(60))
         .send()
@@ -497,6 +498,11 @@ fn utc(ms: i64) -> String {
 async fn run(config_path: PathBuf) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
 
+    // Installed first, so that a SIGHUP or SIGTERM sent as soon as the host
+    // answers (the admin endpoint is up) is handled, not fatal.
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let app = App::start(config_path.clone())
         .await
         .with_context(|| format!("starting with {}", config_path.display()))?;
@@ -531,7 +537,7 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("admin.listen: cannot bind {}", admin.listen))?;
         tracing::info!(listen = %admin.listen, "admin endpoint listening");
-        let router = crate::admin::router(Arc::clone(&app), &admin.token);
+        let router = crate::admin::router(Arc::clone(&app), admin.token.expose_secret());
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let shutdown = async move {
@@ -548,9 +554,6 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
         tracing::info!("admin endpoint disabled (no [admin] section in the config)");
     }
 
-    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
-    let mut terminate =
-        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     loop {
         tokio::select! {
             _ = hangup.recv() => {

@@ -5,11 +5,11 @@
 //! trimmed). Every error names the key it is about and the reason.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use switchboard_plugin_runtime::breaker::BreakerSettings;
@@ -213,21 +213,12 @@ pub struct Config {
 }
 
 /// The operator's HTTP endpoint.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AdminSettings {
     /// Where it listens.
     pub listen: SocketAddr,
-    /// The bearer token it requires.
-    pub token: String,
-}
-
-impl fmt::Debug for AdminSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AdminSettings")
-            .field("listen", &self.listen)
-            .field("token", &"<redacted>")
-            .finish()
-    }
+    /// The bearer token it requires (its `Debug` never shows it).
+    pub token: SecretString,
 }
 
 /// Resolves `env:NAME` and `file:PATH` indirections; other strings are
@@ -396,7 +387,10 @@ impl Config {
                 if token.len() < 16 {
                     return Err(invalid("admin.token", "must be at least 16 characters"));
                 }
-                Some(AdminSettings { listen, token })
+                Some(AdminSettings {
+                    listen,
+                    token: token.into(),
+                })
             }
         };
 

@@ -112,7 +112,7 @@ pub async fn run(offers: usize) -> anyhow::Result<()> {
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     let parts = Parts {
         telegram: TelegramSettings {
-            token: telegram.token().to_string(),
+            token: telegram.token().into(),
             api_url: telegram.api_url(),
             mode: UpdateMode::Polling,
             limits: MessageLimits::default(),

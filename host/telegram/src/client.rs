@@ -7,6 +7,8 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Update};
 
+use secrecy::ExposeSecret;
+
 use crate::inbox::Inbox;
 use crate::settings::TelegramSettings;
 use switchboard_store::Store;
@@ -35,7 +37,7 @@ pub struct ClientError(String);
 /// Builds the client for a Bot API server.
 pub fn client(settings: &TelegramSettings) -> Result<Client, ClientError> {
     let url = reqwest::Url::parse(&settings.api_url).map_err(|e| ClientError(e.to_string()))?;
-    Ok(Bot::new(settings.token.clone()).set_api_url(url))
+    Ok(Bot::new(settings.token.expose_secret()).set_api_url(url))
 }
 
 /// The longest a reply waits on Telegram's `retry_after`; a longer wait

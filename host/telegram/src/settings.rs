@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 
+use secrecy::SecretString;
+
 /// How updates reach the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum UpdateMode {
     /// `getUpdates` long polling.
     Polling,
@@ -15,7 +17,7 @@ pub enum UpdateMode {
         /// The URL Telegram posts to.
         public_url: String,
         /// The `X-Telegram-Bot-Api-Secret-Token` every request must carry.
-        secret_token: String,
+        secret_token: SecretString,
     },
 }
 
@@ -45,35 +47,15 @@ impl Default for MessageLimits {
 }
 
 /// `[telegram]`, validated.
-#[derive(Clone)]
+/// Secrets are [`SecretString`]s: their `Debug` never shows them.
+#[derive(Debug, Clone)]
 pub struct TelegramSettings {
     /// The bot token (a secret).
-    pub token: String,
+    pub token: SecretString,
     /// The Bot API server.
     pub api_url: String,
     /// Polling or webhook.
     pub mode: UpdateMode,
     /// Outgoing limits.
     pub limits: MessageLimits,
-}
-
-impl std::fmt::Debug for TelegramSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelegramSettings")
-            .field("token", &"<redacted>")
-            .field("api_url", &self.api_url)
-            .field(
-                "mode",
-                &match &self.mode {
-                    UpdateMode::Polling => "polling".to_string(),
-                    UpdateMode::Webhook {
-                        listen, public_url, ..
-                    } => {
-                        format!("webhook {listen} {public_url}")
-                    }
-                },
-            )
-            .field("limits", &self.limits)
-            .finish()
-    }
 }

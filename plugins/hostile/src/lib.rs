@@ -6,6 +6,7 @@
 //! call after an attack still succeeds. It is never shipped to businesses.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use switchboard_plugin_sdk::http::Request;
 use switchboard_plugin_sdk::{
@@ -14,6 +15,10 @@ use switchboard_plugin_sdk::{
 };
 
 struct Hostile;
+
+/// Bumped by every `get-product` call. An instance that served a call before
+/// would report more than 1, so tests can see whether instances are reused.
+static CALLS: AtomicU32 = AtomicU32::new(0);
 
 fn product(id: &str, description: String) -> Product {
     Product {
@@ -69,8 +74,11 @@ impl Crm for Hostile {
 
     /// Misbehaves as `id` says: `loop`, `alloc` (1 GiB), `panic`,
     /// `forbidden-host`, `forged-host`, `huge-response`, `read-file`, `env`,
-    /// `socket`, `stdout`; any other id is an ordinary product.
+    /// `socket`, `stdout`; any other id is an ordinary product whose name
+    /// carries the instance's call count (`Item <id> (call <n>)`), which is
+    /// 1 when every call gets a fresh instance.
     fn get_product(id: String) -> Result<Product, CrmError> {
+        let call = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
         match id.as_str() {
             "loop" => {
                 let mut n: u64 = 0;
@@ -132,7 +140,11 @@ impl Crm for Hostile {
                 }
                 Ok(product("stdout", "printed".into()))
             }
-            other => Ok(product(other, "an ordinary product".into())),
+            other => {
+                let mut item = product(other, "an ordinary product".into());
+                item.name = format!("Item {other} (call {call})");
+                Ok(item)
+            }
         }
     }
 

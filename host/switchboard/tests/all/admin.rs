@@ -251,6 +251,51 @@ impl Drop for Host {
     }
 }
 
+/// The lines a child writes to stderr (its log), collected as they come.
+#[derive(Clone, Default)]
+struct Log(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Log {
+    /// Collects `child`'s stderr on a thread of its own.
+    fn of(child: &mut Child) -> Self {
+        let log = Self::default();
+        let stderr = child
+            .stderr
+            .take()
+            .unwrap_or_else(|| panic!("the host's stderr is not piped"));
+        let lines = Arc::clone(&log.0);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+        log
+    }
+
+    /// How many lines so far contain `text`.
+    fn count(&self, text: &str) -> usize {
+        self.0
+            .lock()
+            .map(|lines| lines.iter().filter(|l| l.contains(text)).count())
+            .unwrap_or(0)
+    }
+
+    /// Waits until more than `seen` lines contain `text`.
+    async fn wait_for(&self, text: &str, seen: usize) {
+        let started = Instant::now();
+        while self.count(text) <= seen {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the host never logged `{text}`; its log:\n{}",
+                self.0.lock().map(|l| l.join("\n")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -306,20 +351,22 @@ async fn sighup_rereads_the_config_and_swaps_the_crm() {
         config_text(&sim, "keycrm", &listen, &dist("keycrm.wasm")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let host = Host(
-        Command::new(binary())
-            .args(["run", "--config"])
-            .arg(&config_path)
-            .env("SWITCHBOARD_TEST_ADMIN_TOKEN", TOKEN)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let mut child = Command::new(binary())
+        .args(["run", "--config"])
+        .arg(&config_path)
+        .env("SWITCHBOARD_TEST_ADMIN_TOKEN", TOKEN)
+        .env("SWITCHBOARD_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = Log::of(&mut child);
+    let host = Host(child);
     let base = format!("http://{listen}");
     let client = reqwest::Client::new();
     wait_for_active(&client, &base, "keycrm").await;
 
+    // An edit followed by SIGHUP is applied.
     std::fs::write(
         &config_path,
         config_text(&sim, "hostile", &listen, &dist("keycrm.wasm")),
@@ -327,6 +374,7 @@ async fn sighup_rereads_the_config_and_swaps_the_crm() {
     .unwrap_or_else(|e| panic!("{e}"));
     hangup(&host);
     wait_for_active(&client, &base, "hostile").await;
+    log.wait_for("config reloaded", 0).await;
 
     // `switchboard plugin activate` asks the running host's admin endpoint.
     let activate = |id: &str| {
@@ -360,9 +408,13 @@ async fn sighup_rereads_the_config_and_swaps_the_crm() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // A broken edit followed by SIGHUP changes nothing.
+    // A broken edit followed by SIGHUP changes nothing: the host reads it,
+    // refuses it (and says so), and the plugin stays.
+    let refused = log.count("reload refused");
+    let hangups = log.count("SIGHUP: re-reading the config");
     std::fs::write(&config_path, "[crm]\nactive = 42\n").unwrap_or_else(|e| panic!("{e}"));
     hangup(&host);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    log.wait_for("SIGHUP: re-reading the config", hangups).await;
+    log.wait_for("reload refused", refused).await;
     assert_eq!(active_id(&client, &base).await.as_deref(), Some("hostile"));
 }

@@ -234,6 +234,17 @@ async fn paging_find_and_search_work_on_the_real_catalog() {
     assert!(snapshot.search("футболка квазар", 10).is_empty());
 }
 
+/// A generous cap on waiting for any one event; reaching it is a failure.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Waits until a copy (or a back-off) set up before `since` for `ttl` has
+/// run out. The catalog judges expiry by `std::time::Instant`, so this is
+/// the condition itself, not a guessed margin: its deadline is at most
+/// `since + ttl`.
+async fn until_expired(since: Instant, ttl: Duration) {
+    tokio::time::sleep_until(tokio::time::Instant::from_std(since + ttl)).await;
+}
+
 fn ids_of(products: &[&Product]) -> Vec<String> {
     products.iter().map(|p| p.id.clone()).collect()
 }
@@ -249,8 +260,22 @@ async fn an_expired_catalog_is_reloaded() {
     let first = get(&catalog).await;
     assert_eq!(first.len(), 60);
     assert_eq!(offer_requests(&sim), 2);
-    tokio::time::sleep(Duration::from_millis(80)).await;
-    let second = get(&catalog).await;
+    // While the copy is current, `get` serves it without asking the CRM;
+    // the first `get` after its TTL reloads.
+    let started = Instant::now();
+    let second = loop {
+        let next = get(&catalog).await;
+        if !Arc::ptr_eq(&next, &first) {
+            break next;
+        }
+        assert_eq!(
+            offer_requests(&sim),
+            2,
+            "the CRM was asked for a current copy"
+        );
+        assert!(started.elapsed() < WAIT, "the copy never expired");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
     assert_eq!(offer_requests(&sim), 4, "one more reload of two pages");
     assert!(!Arc::ptr_eq(&first, &second));
     assert!(second.fetched_at_ms() > first.fetched_at_ms());
@@ -266,8 +291,8 @@ async fn concurrent_gets_on_an_expired_cache_share_one_reload() {
         Duration::from_millis(300),
     );
     let first = get(&catalog).await;
+    until_expired(Instant::now(), Duration::from_millis(300)).await;
     assert_eq!(offer_requests(&sim), 5);
-    tokio::time::sleep(Duration::from_millis(350)).await;
 
     // A slow first page keeps the reload in flight while all 20 ask.
     sim.inject(Fault::Slow(Duration::from_millis(300)), Some(1));
@@ -332,20 +357,21 @@ async fn a_reload_in_flight_does_not_delay_readers_of_a_fresh_copy() {
         tokio::spawn(async move { catalog.refresh().await })
     };
     // Wait until the refresh is at the CRM.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let started = Instant::now();
     while offer_requests(&sim) < 3 {
         assert!(
-            Instant::now() < deadline,
+            started.elapsed() < WAIT,
             "the refresh never reached the CRM"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let started = Instant::now();
     let during = get(&catalog).await;
-    assert!(
-        started.elapsed() < Duration::from_millis(300),
-        "a fresh read waited {:?} behind the reload",
-        started.elapsed()
+    // The reload is still at its slow first page: the read did not wait for
+    // it (had it waited, the reload would have asked for the second page).
+    assert_eq!(
+        offer_requests(&sim),
+        3,
+        "a fresh read waited behind the reload"
     );
     assert!(Arc::ptr_eq(&first, &during));
     assert!(
@@ -371,10 +397,11 @@ async fn a_crm_outage_serves_the_last_copy_stale_and_backs_off() {
     )
     .with_retry_after(Duration::from_millis(400));
     let good = get(&catalog).await;
+    let loaded = Instant::now();
     assert_eq!(offer_requests(&sim), 2);
 
     sim.inject(Fault::ServerError(500), None);
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    until_expired(loaded, Duration::from_millis(50)).await;
     let stale = get(&catalog).await;
     assert!(stale.is_stale());
     let reason = stale.stale_reason().unwrap_or_default();
@@ -397,6 +424,7 @@ async fn a_crm_outage_serves_the_last_copy_stale_and_backs_off() {
 
     // Refresh asks at once; still down, still the old products.
     let pressed = refresh(&catalog).await;
+    let backed_off = Instant::now();
     assert!(sim.requests().len() > tried);
     assert!(pressed.is_stale());
     assert_eq!(pressed.products(), good.products());
@@ -404,7 +432,7 @@ async fn a_crm_outage_serves_the_last_copy_stale_and_backs_off() {
 
     // After the back-off `get` tries again.
     let tried = sim.requests().len();
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    until_expired(backed_off, Duration::from_millis(400)).await;
     assert!(get(&catalog).await.is_stale());
     assert!(sim.requests().len() > tried, "retried after the back-off");
 

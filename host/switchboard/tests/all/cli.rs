@@ -124,8 +124,9 @@ fn call_reports_a_runaway_plugin() {
 
 #[test]
 fn the_demo_greets_a_customer_in_the_terminal() {
-    use std::io::Write;
+    use std::io::{BufRead, Write};
     use std::process::Stdio;
+    use std::time::{Duration, Instant};
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["demo", "--offers", "20"])
@@ -136,20 +137,50 @@ fn the_demo_greets_a_customer_in_the_terminal() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    // Give the bot time to greet, then open the catalog and leave.
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    if let Some(stdin) = child.stdin.as_mut() {
-        let _ = stdin.write_all(b"/catalog\n");
-    }
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    if let Some(stdin) = child.stdin.as_mut() {
-        let _ = stdin.write_all(b"quit\n");
-    }
-    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("Вітаємо, Олена"), "{stdout}");
-    assert!(stdout.contains("сторінка 1 з 3"), "{stdout}");
+    // The demo's output, line by line, as it comes.
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("stdout is not piped"));
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    // Waits until the output so far contains `text` (a generous cap only
+    // turns a hang into a clear failure).
+    let mut wait_for = |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !seen.contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                }
+                Err(e) => panic!("the demo never printed `{text}` ({e}); it printed:\n{seen}"),
+            }
+        }
+    };
+    // The bot greets, then the customer opens the catalog, then leaves.
+    wait_for("Вітаємо, Олена");
+    let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+    stdin
+        .write_all(b"/catalog\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for("сторінка 1 з 3");
+    stdin.write_all(b"quit\n").unwrap_or_else(|e| panic!("{e}"));
+    drop(stdin);
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    reader
+        .join()
+        .unwrap_or_else(|_| panic!("the reader panicked"));
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]

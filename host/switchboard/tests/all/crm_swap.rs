@@ -4,7 +4,7 @@
 //! out instead of being ordered from Bitrix24, and an order already in the
 //! outbox still goes to KeyCRM, the CRM it was made for.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchboard::config::PluginSettings;
 use switchboard_sim::Fault;
@@ -12,7 +12,8 @@ use switchboard_sim::bitrix24::{Bitrix24Config, Bitrix24Sim};
 use switchboard_store::LeadState;
 
 use crate::faults::{
-    Told, checkout, drained, plugin_settings, press, quick_policy, rig, wait_text,
+    Told, WAIT, checkout, drained, plugin_settings, press, quick_policy, rig,
+    wait_for_phone_request, wait_text,
 };
 use crate::support::dist;
 
@@ -47,14 +48,7 @@ async fn switching_keycrm_to_bitrix24_mid_dialogue_interrupts_nobody() {
     press(&midway, &first).await;
     wait_text(&midway, &["Замовити зараз"]).await;
     press(&midway, "Замовити зараз").await;
-    let started = Instant::now();
-    while midway.reply_keyboard().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "no phone request"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_phone_request(&midway).await;
 
     // Another customer's order waits in the outbox: KeyCRM is down.
     rig.crm
@@ -110,7 +104,7 @@ async fn switching_keycrm_to_bitrix24_mid_dialogue_interrupts_nobody() {
 
     // KeyCRM recovers: the waiting order goes to KeyCRM, not Bitrix24.
     rig.crm.clear_faults();
-    drained(&rig.store, Duration::from_secs(30)).await;
+    drained(&rig.store, WAIT).await;
     let rows = rig
         .store
         .outbox(None, 10)

@@ -36,6 +36,7 @@ impl Shop {
         registry: &Arc<Registry>,
         mode: UpdateMode,
         tariff: Option<Tariff>,
+        listener: Option<tokio::net::TcpListener>,
     ) -> (
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
@@ -43,7 +44,7 @@ impl Shop {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let parts = Parts {
             telegram: TelegramSettings {
-                token: telegram.token().to_string(),
+                token: telegram.token().into(),
                 api_url: telegram.api_url(),
                 mode,
                 limits: MessageLimits {
@@ -62,7 +63,7 @@ impl Shop {
             registry: Arc::clone(registry),
             retry: RetryPolicy::default(),
         };
-        let task = service::start(parts, stop_rx)
+        let task = service::start_on(parts, stop_rx, listener)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         (stop_tx, task)
@@ -83,6 +84,7 @@ impl Shop {
             &self.registry,
             UpdateMode::Polling,
             None,
+            None,
         )
         .await;
         self.stop = stop;
@@ -98,6 +100,17 @@ async fn shop_with(
     offers: usize,
     mode: impl FnOnce(&TelegramSim) -> UpdateMode,
     tariff: Option<Tariff>,
+) -> Shop {
+    shop_on(offers, mode, tariff, None).await
+}
+
+/// [`shop_with`], a webhook served on `listener` (bound by the test, so no
+/// other process can take its port between a probe and the bind).
+async fn shop_on(
+    offers: usize,
+    mode: impl FnOnce(&TelegramSim) -> UpdateMode,
+    tariff: Option<Tariff>,
+    listener: Option<tokio::net::TcpListener>,
 ) -> Shop {
     let telegram = TelegramSim::start(SimConfig::default())
         .await
@@ -119,7 +132,8 @@ async fn shop_with(
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mode = mode(&telegram);
-    let (stop, task) = Shop::start_service(&telegram, &store, &registry, mode, tariff).await;
+    let (stop, task) =
+        Shop::start_service(&telegram, &store, &registry, mode, tariff, listener).await;
     Shop {
         telegram,
         crm,
@@ -533,22 +547,21 @@ async fn a_crm_outage_at_checkout_keeps_the_order_and_says_so() {
 
 /// A shop in webhook mode on a free port: the shop, its hook URL, its secret.
 async fn webhook_shop() -> (Shop, String, &'static str) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("http://127.0.0.1:{port}/tg/hook");
+    let listen = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{listen}/tg/hook");
     let secret = "webhook-secret-0123456789";
-    let shop = shop_with(
+    let shop = shop_on(
         12,
         |_| UpdateMode::Webhook {
-            listen: format!("127.0.0.1:{port}")
-                .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
+            listen,
             public_url: url.clone(),
             secret_token: secret.into(),
         },
         None,
+        Some(listener),
     )
     .await;
     (shop, url, secret)
@@ -711,7 +724,7 @@ async fn burst(limited: bool) -> (usize, usize) {
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     let parts = Parts {
         telegram: TelegramSettings {
-            token: telegram.token().to_string(),
+            token: telegram.token().into(),
             api_url: telegram.api_url(),
             mode: UpdateMode::Polling,
             limits: MessageLimits {
@@ -958,17 +971,38 @@ async fn a_number_sent_again_at_the_confirmation_replaces_the_first() {
 
 /// Posts one update to the webhook twice, as Telegram does when the first
 /// answer was lost; both must be answered 200.
-async fn deliver_twice(url: &str, secret: &str, update: &serde_json::Value) {
+/// Delivers `update` to the webhook, then again once the first delivery
+/// was handled (it has left the inbox): Telegram redelivering an update
+/// whose answer it did not get.
+async fn deliver_twice(url: &str, secret: &str, update: &serde_json::Value, store: &Store) {
     for _ in 0..2 {
-        let status = reqwest::Client::new()
-            .post(url)
-            .header("X-Telegram-Bot-Api-Secret-Token", secret)
-            .json(update)
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(status, 200);
+        assert_eq!(post_update(url, secret, update).await, 200);
+        inbox_drained(store).await;
+    }
+}
+
+async fn post_update(url: &str, secret: &str, update: &serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .header("X-Telegram-Bot-Api-Secret-Token", secret)
+        .json(update)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits until every received update has been handled.
+async fn inbox_drained(store: &Store) {
+    let started = std::time::Instant::now();
+    while !store
+        .inbox_pending()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty()
+    {
+        assert!(started.elapsed() < WAIT, "updates stayed in the inbox");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
@@ -1011,7 +1045,7 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
     // "Order now", delivered twice: one unit in the cart, the phone asked
     // for again instead of a second unit.
     let update = press_update(9_100_001, id, card.message_id, &order_now);
-    deliver_twice(&url, secret, &update).await;
+    deliver_twice(&url, secret, &update, &shop.store).await;
     let cart = shop.store.cart(id).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cart.len(), 1);
     assert_eq!(cart[0].quantity, 1, "a replayed press added twice");
@@ -1023,7 +1057,7 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
         "chat": {"id": id, "type": "private", "first_name": "Двічі"},
         "from": {"id": id, "is_bot": false, "first_name": "Двічі"},
         "contact": {"phone_number": "+380501234567", "first_name": "Двічі", "user_id": id}}});
-    deliver_twice(&url, secret, &contact).await;
+    deliver_twice(&url, secret, &contact, &shop.store).await;
     assert_eq!(count(&user, "Перевірте, будь ласка, замовлення"), 2);
     let summary = reply(&user, "Перевірте").await;
 
@@ -1035,7 +1069,7 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
         summary.message_id,
         &button_data(&summary, "Підтвердити"),
     );
-    deliver_twice(&url, secret, &confirm).await;
+    deliver_twice(&url, secret, &confirm, &shop.store).await;
     let orders = shop
         .store
         .leads_of(id, switchboard_crm::LeadType::Order, 10)
@@ -1056,7 +1090,7 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
         "message_id": 9_100_004, "date": 0, "text": "Чи є розмір XL?",
         "chat": {"id": id, "type": "private", "first_name": "Двічі"},
         "from": {"id": id, "is_bot": false, "first_name": "Двічі"}}});
-    deliver_twice(&url, secret, &question).await;
+    deliver_twice(&url, secret, &question, &shop.store).await;
     assert_eq!(count(&user, "як запитання?"), 2);
     let ask = reply(&user, "як запитання?").await;
     let send = press_update(
@@ -1065,7 +1099,7 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
         ask.message_id,
         &button_data(&ask, "Так, надіслати"),
     );
-    deliver_twice(&url, secret, &send).await;
+    deliver_twice(&url, secret, &send, &shop.store).await;
     let questions = shop
         .store
         .leads_of(id, switchboard_crm::LeadType::Question, 10)
@@ -1076,17 +1110,38 @@ async fn every_step_seen_twice_runs_once_and_the_customer_sees_where_they_are() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_the_store_cannot_keep_is_apologised_for_not_met_with_silence() {
-    let (shop, _url, _secret) = webhook_shop().await;
+    let (shop, url, secret) = webhook_shop().await;
     let user = shop.telegram.user(657, "Тиша").with_language("en");
     user.send_command("/start").await;
     reply(&user, "Тиша").await;
-    // The database goes away (a full disk, a lost server): no step can be
-    // stored, so none is taken, and the customer is told to try again.
-    shop.store.close().await;
+    // The dialogue's tables break (a corrupt page, a wrong migration) while
+    // the update still reaches the inbox: no step can be stored, so none
+    // is taken, and the customer is told to try again.
+    let db = shop._dir.path().join("shop.db");
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        db.display()
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("DROP TABLE dialogues")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     user.send_command("/catalog").await;
     reply(&user, "Something went wrong").await;
     assert!(
         !user.messages().iter().any(|m| m.body().contains("page 1")),
         "a catalog was shown without its step stored"
     );
+
+    // The database goes away entirely (a full disk, a lost server): the
+    // update cannot even be kept, so the webhook answers 500 and Telegram
+    // delivers it again later instead of it being lost.
+    shop.store.close().await;
+    let update = serde_json::json!({"update_id": 9_300_001, "message": {
+        "message_id": 9_300_001, "date": 0, "text": "/catalog",
+        "from": {"id": 657, "is_bot": false, "first_name": "Тиша"},
+        "chat": {"id": 657, "type": "private", "first_name": "Тиша"}}});
+    assert_eq!(post_update(&url, secret, &update).await, 500);
 }

@@ -16,16 +16,16 @@ use switchboard::config::{
 use switchboard_crm::LeadKind;
 use switchboard_outbox::RetryPolicy;
 use switchboard_plugin_runtime::Registry;
-use switchboard_plugin_runtime::breaker::BreakerSettings;
+use switchboard_plugin_runtime::breaker::{BreakerSettings, BreakerState};
 use switchboard_shop::service::{self, Parts};
 use switchboard_sim::{Fault, KeyCrmConfig, KeyCrmSim};
 use switchboard_store::{LeadState, Store};
-use switchboard_telegram_sim::{SimConfig, SimFault, TelegramSim, VirtualUser};
+use switchboard_telegram_sim::{SimConfig, SimFault, TelegramSim, TranscriptEntry, VirtualUser};
 
 use crate::support::{keycrm_settings, root, runtime};
 
 /// Generous: some scenarios wait out Retry-After and slow answers.
-const WAIT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT: Duration = Duration::from_secs(60);
 
 /// A quick retry policy, so a scenario drains in seconds.
 pub(crate) fn quick_policy() -> RetryPolicy {
@@ -96,7 +96,7 @@ pub(crate) async fn rig(
     service::start(
         Parts {
             telegram: TelegramSettings {
-                token: telegram.token().to_string(),
+                token: telegram.token().into(),
                 api_url: telegram.api_url(),
                 mode: UpdateMode::Polling,
                 limits: MessageLimits {
@@ -170,6 +170,19 @@ pub(crate) async fn press(user: &VirtualUser, label: &str) {
         .unwrap_or_else(|e| panic!("user {} pressing `{label}`: {e:?}", user.id()));
 }
 
+/// Waits until the bot asks `user` for their phone (a reply keyboard).
+pub(crate) async fn wait_for_phone_request(user: &VirtualUser) {
+    let started = Instant::now();
+    while user.reply_keyboard().is_none() {
+        assert!(
+            started.elapsed() < WAIT,
+            "user {} was never asked for their phone",
+            user.id()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// One checkout: the first product with "Order now", the customer's own
 /// contact, Confirm.
 pub(crate) async fn checkout(user: VirtualUser) -> (VirtualUser, Told) {
@@ -182,11 +195,7 @@ pub(crate) async fn checkout(user: VirtualUser) -> (VirtualUser, Told) {
     press(&user, &first).await;
     wait_text(&user, &["Замовити зараз"]).await;
     press(&user, "Замовити зараз").await;
-    let started = Instant::now();
-    while user.reply_keyboard().is_none() {
-        assert!(started.elapsed() < WAIT, "no phone request");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_phone_request(&user).await;
     user.share_contact("+380501234567", true).await;
     wait_text(&user, &["Підтвердити"]).await;
     press(&user, "Підтвердити").await;
@@ -356,6 +365,33 @@ async fn scenario(rig: &Rig, name: &str, customers: i64, first_id: i64) -> Ledge
     ledger
 }
 
+/// Asserts that the `times` faults injected for `/pipelines/cards` were all
+/// met by the host's traffic and that they hit orders. The simulator hands a
+/// fault to each request under the prefix while any are left, so `times`
+/// such requests in its log mean every fault was served; a stored lead with
+/// a failed attempt means an order met one.
+async fn faults_met(rig: &Rig, times: usize) {
+    let requests = rig.crm.requests();
+    let under_prefix = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/pipelines/cards"))
+        .count();
+    assert!(
+        under_prefix >= times,
+        "only {under_prefix} requests met the {times} injected faults"
+    );
+    let rows = rig
+        .store
+        .outbox(None, 10_000)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        rows.iter().any(|r| r.attempts > 0),
+        "no order met a fault: {:?}",
+        rows.iter().map(|r| (r.id, r.attempts)).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crm_500s_for_a_while_then_recovers() {
     let rig = rig(quick_policy(), |crm| plugin_settings(crm, false)).await;
@@ -363,6 +399,7 @@ async fn crm_500s_for_a_while_then_recovers() {
         .inject_for("/pipelines/cards", Fault::ServerError(500), Some(12));
     let ledger = scenario(&rig, "500 for a while", 8, 1000).await;
     assert_eq!(ledger.delivered, 8);
+    faults_met(&rig, 12).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,6 +414,7 @@ async fn a_429_storm_with_retry_after_is_waited_out() {
     );
     let ledger = scenario(&rig, "429 storm", 8, 2000).await;
     assert_eq!(ledger.delivered, 8);
+    faults_met(&rig, 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,6 +442,7 @@ async fn malformed_json_answers_are_retried() {
         .inject_for("/pipelines/cards", Fault::MalformedJson, Some(4));
     let ledger = scenario(&rig, "malformed JSON", 6, 4000).await;
     assert_eq!(ledger.delivered, 6);
+    faults_met(&rig, 4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -466,7 +505,12 @@ async fn a_plugin_trapping_on_one_order_dead_letters_only_that_order() {
     );
     // Three traps in a row opened the circuit; after its cool-down (500 ms
     // here) the next customer's order goes through at once.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let active = rig.registry.active().unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    while let Some(state @ BreakerState::Open { .. }) = active.breaker_state() {
+        assert!(started.elapsed() < WAIT, "the circuit stays {state:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (_, told) = checkout(rig.telegram.user(6200, "Наступний")).await;
     assert_eq!(told, Told::Number);
 }
@@ -475,25 +519,44 @@ async fn a_plugin_trapping_on_one_order_dead_letters_only_that_order() {
 async fn swapping_the_plugin_mid_run_loses_nothing() {
     let rig = rig(quick_policy(), |crm| plugin_settings(crm, false)).await;
     let settings = plugin_settings(&rig.crm, false);
-    let registry = Arc::clone(&rig.registry);
-    let swapper = tokio::spawn(async move {
-        let mut swaps = 0;
-        for _ in 0..10 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            registry
+    let done = std::sync::atomic::AtomicBool::new(false);
+    // Swaps whenever the CRM has seen a request since the last swap, until
+    // the scenario is over: every swap but the last has traffic after it.
+    let swapper = async {
+        let mut at = Vec::new();
+        loop {
+            let seen = at.last().copied().unwrap_or(0);
+            while rig.crm.requests().len() <= seen {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return at;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            rig.registry
                 .activate(&settings)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            swaps += 1;
+            at.push(rig.crm.requests().len());
         }
-        swaps
-    });
+    };
     // Half of the orders fail at first, so the outbox works across swaps too.
     rig.crm
         .inject_for("/pipelines/cards", Fault::ServerError(503), Some(5));
-    let ledger = scenario(&rig, "plugin swapped mid-run", 10, 7000).await;
-    assert_eq!(swapper.await.unwrap_or_default(), 10);
+    let run = async {
+        let ledger = scenario(&rig, "plugin swapped mid-run", 10, 7000).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        ledger
+    };
+    let (ledger, swaps) = tokio::join!(run, swapper);
     assert_eq!(ledger.delivered, 10);
+    faults_met(&rig, 5).await;
+    // Several swaps, each between CRM requests of the run.
+    let total = rig.crm.requests().len();
+    assert!(swaps.len() >= 3, "only {} swaps: {swaps:?}", swaps.len());
+    assert!(
+        swaps[0] > 0 && swaps[swaps.len() - 2] < total,
+        "swaps at requests {swaps:?} of {total}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -518,32 +581,123 @@ async fn telegram_429_and_502_delay_replies_but_lose_nothing() {
     assert_eq!(met.iter().filter(|c| **c == 502).count(), 4, "{met:?}");
 }
 
+/// Bot API calls to `chat` after transcript entry `from`.
+fn calls_to(telegram: &TelegramSim, chat: i64, from: usize) -> usize {
+    telegram
+        .transcript()
+        .iter()
+        .skip(from + 1)
+        .filter(|e| e.method().is_some() && e.chat_id() == Some(chat))
+        .count()
+}
+
+/// Each customer's last update, where the bot has not called their chat
+/// since: (position, chat).
+fn unanswered(telegram: &TelegramSim) -> Vec<(usize, i64)> {
+    let mut last = HashMap::new();
+    for (at, chat) in updates_since(telegram, 0) {
+        last.insert(chat, at);
+    }
+    let mut owed: Vec<(usize, i64)> = last
+        .into_iter()
+        .filter(|(chat, at)| calls_to(telegram, *chat, *at) == 0)
+        .map(|(chat, at)| (at, chat))
+        .collect();
+    owed.sort_unstable();
+    owed
+}
+
+/// Customer updates that arrived at transcript position `from` or later:
+/// (position, chat).
+fn updates_since(telegram: &TelegramSim, from: usize) -> Vec<(usize, i64)> {
+    telegram
+        .transcript()
+        .iter()
+        .enumerate()
+        .skip(from)
+        .filter_map(|(i, e)| match e {
+            TranscriptEntry::Update {
+                chat_id: Some(chat),
+                ..
+            } => Some((i, *chat)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_sqlite_database_slows_checkouts_but_loses_nothing() {
     use sqlx::Connection;
     let rig = rig(quick_policy(), |crm| plugin_settings(crm, false)).await;
-    let url = rig.db_url.clone();
-    // Another process's long write transaction: every write waits for it.
-    let blocker = tokio::spawn(async move {
-        let mut conn = sqlx::SqliteConnection::connect(&url)
+    // Another process's write transactions: while one is open, every write
+    // of the host waits for it.
+    let mut conn = sqlx::SqliteConnection::connect(&rig.db_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let begin = async |conn: &mut sqlx::SqliteConnection| {
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(conn)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        for _ in 0..3 {
-            sqlx::query("BEGIN IMMEDIATE")
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+    };
+    // How long each of the other process's transactions holds the lock.
+    const BUSY: Duration = Duration::from_millis(1500);
+    // The first window opens before any customer writes.
+    begin(&mut conn).await;
+    let blocker = async {
+        let mut caught = Vec::new();
+        for window in 0..3 {
+            if window > 0 {
+                // Open the next window once the host has answered the update
+                // the last one held back: the customers are mid-checkout.
+                let (at, chat) = caught.last().copied().unwrap_or_default();
+                let started = Instant::now();
+                while calls_to(&rig.telegram, chat, at) == 0 {
+                    assert!(started.elapsed() < WAIT, "chat {chat} was never answered");
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                begin(&mut conn).await;
+            }
+            // Updates the host still owes an answer when the window opens
+            // (it has to write before it answers), and those that arrive
+            // while it is open.
+            let owed = unanswered(&rig.telegram);
+            let from = rig.telegram.transcript().len();
+            // The fault itself: the lock is held for this long.
+            tokio::time::sleep(BUSY).await;
+            // It overlapped the checkouts: some update waited for it.
+            let arrived = updates_since(&rig.telegram, from);
+            let held: Vec<(usize, i64)> = owed.iter().chain(&arrived).copied().collect();
+            let Some(&(at, chat)) = held.first() else {
+                panic!("no customer's update met window {window}")
+            };
+            if window == 0 {
+                // The host must store an update before it answers, so
+                // nobody got an answer while the first window was open.
+                for &(at, chat) in &held {
+                    assert_eq!(
+                        calls_to(&rig.telegram, chat, at),
+                        0,
+                        "chat {chat} was answered while the database was locked"
+                    );
+                }
+            }
             sqlx::query("COMMIT")
                 .execute(&mut conn)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            caught.push((at, chat));
         }
-    });
-    let ledger = scenario(&rig, "SQLite busy", 6, 9000).await;
-    blocker.await.unwrap_or_else(|e| panic!("{e}"));
+        caught
+    };
+    let (ledger, caught) = tokio::join!(scenario(&rig, "SQLite busy", 6, 9000), blocker);
     assert_eq!(ledger.delivered, 6);
+    // Each window overlapped the checkouts: a customer's update arrived
+    // while it was open, and was answered.
+    assert_eq!(caught.len(), 3, "{caught:?}");
+    for (at, chat) in caught {
+        assert!(calls_to(&rig.telegram, chat, at) > 0, "chat {chat}");
+    }
 }
 
 /// The real binary, configured against the simulators.

@@ -15,7 +15,7 @@ type Seen = Arc<Mutex<Vec<(i64, String)>>>;
 
 fn settings(sim: &TelegramSim) -> TelegramSettings {
     TelegramSettings {
-        token: sim.token().to_string(),
+        token: sim.token().into(),
         api_url: sim.api_url(),
         mode: UpdateMode::Polling,
         limits: MessageLimits {
@@ -32,12 +32,42 @@ fn text_of(update: &Update) -> Option<(i64, String)> {
     }
 }
 
-/// Starts a poller whose handler records texts; a text `hang` never
-/// finishes, like a host killed mid-update.
+/// What the test handler shares with the test.
+#[derive(Clone)]
+struct Recorder {
+    /// Texts whose handling finished, in that order.
+    seen: Seen,
+    /// Texts whose handling began, in that order.
+    entered: Seen,
+    /// Opened by the test to let `slow` updates finish.
+    release: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Recorder {
+    fn new() -> Self {
+        Self {
+            seen: Seen::default(),
+            entered: Seen::default(),
+            release: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+}
+
+fn count(seen: &Seen, chat: i64) -> usize {
+    seen.lock()
+        .map(|s| s.iter().filter(|(c, _)| *c == chat).count())
+        .unwrap_or(0)
+}
+
+/// Starts a poller whose handler records texts: when it begins one in
+/// `entered`, when it finishes one in `seen`. A text `hang` never finishes,
+/// like a host killed mid-update; a text `slow` finishes when the test
+/// opens `release`; chat 1's texts starting with `a` wait until chat 2 has
+/// five texts handled, so they finish only if chats run in parallel.
 fn start(
     sim: &TelegramSim,
     store: &Store,
-    seen: &Seen,
+    recorder: &Recorder,
 ) -> (
     tokio::task::JoinHandle<()>,
     tokio::sync::watch::Sender<bool>,
@@ -45,22 +75,31 @@ fn start(
     let settings = settings(sim);
     let bot = telegram::client(&settings).unwrap_or_else(|e| panic!("{e}"));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let seen = Arc::clone(seen);
+    let recorder = recorder.clone();
     let handle = move |update: Update| {
-        let seen = Arc::clone(&seen);
+        let recorder = recorder.clone();
         async move {
             if let Some((chat, text)) = text_of(&update) {
+                recorder
+                    .entered
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((chat, text.clone()));
                 if text == "hang" {
                     std::future::pending::<()>().await;
                 }
                 if text == "slow" {
-                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    let mut release = recorder.release.subscribe();
+                    let _ = release.wait_for(|open| *open).await;
                 }
-                // Chat 1 is slow, so chat 2 overtakes it unless ordering is per chat only.
-                if chat == 1 {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                if chat == 1 && text.starts_with('a') {
+                    while count(&recorder.seen, 2) < 5 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
                 }
-                seen.lock()
+                recorder
+                    .seen
+                    .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push((chat, text));
             }
@@ -69,23 +108,49 @@ fn start(
     let task = tokio::spawn(telegram::poll(
         bot,
         store.clone(),
-        settings.token,
+        secrecy::ExposeSecret::expose_secret(&settings.token).to_string(),
         handle,
         stop_rx,
     ));
     (task, stop_tx)
 }
 
+/// A generous cap on waiting for any one event; reaching it is a failure.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Polls `done` until it holds, panicking with `what` after [`WAIT`].
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < WAIT, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn wait_for(seen: &Seen, count: usize) {
     let started = Instant::now();
     while seen.lock().map(|s| s.len()).unwrap_or(0) < count {
         assert!(
-            started.elapsed() < Duration::from_secs(40),
-            "only {:?}",
+            started.elapsed() < WAIT,
+            "waited for {count} updates; only {:?}",
             seen.lock().map(|s| s.clone())
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+fn has(seen: &Seen, chat: i64, text: &str) -> bool {
+    seen.lock()
+        .map(|s| s.iter().any(|(c, t)| *c == chat && t == text))
+        .unwrap_or(false)
+}
+
+/// Waits for the poller to end after `stop`.
+async fn stopped(task: tokio::task::JoinHandle<()>) {
+    tokio::time::timeout(WAIT, task)
+        .await
+        .unwrap_or_else(|_| panic!("the poller did not stop"))
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn texts(seen: &Seen, chat: i64) -> Vec<String> {
@@ -107,43 +172,42 @@ async fn chats_run_in_parallel_each_in_order_and_nothing_is_lost_or_repeated() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("sqlite://{}", dir.path().join("bot.db").display());
     let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
-    let seen: Seen = Arc::default();
+    let recorder = Recorder::new();
+    let seen = &recorder.seen;
     let (one, two) = (sim.user(1, "Ann"), sim.user(2, "Bo"));
     for i in 0..5 {
         one.send_text(&format!("a{i}")).await;
         two.send_text(&format!("b{i}")).await;
     }
 
-    let (task, stop) = start(&sim, &store, &seen);
-    wait_for(&seen, 10).await;
-    assert_eq!(texts(&seen, 1), ["a0", "a1", "a2", "a3", "a4"]);
-    assert_eq!(texts(&seen, 2), ["b0", "b1", "b2", "b3", "b4"]);
-    // Chat 2 was not held up by slow chat 1.
+    let (task, stop) = start(&sim, &store, &recorder);
+    wait_for(seen, 10).await;
+    assert_eq!(texts(seen, 1), ["a0", "a1", "a2", "a3", "a4"]);
+    assert_eq!(texts(seen, 2), ["b0", "b1", "b2", "b3", "b4"]);
+    // Chat 1's first update was taken before chat 2's were done (it waits
+    // for them), so chat 2 was not held up by chat 1: chats run in parallel.
     let order = seen.lock().map(|s| s.clone()).unwrap_or_default();
-    assert_eq!(order[0].0, 2, "{order:?}");
+    assert!(order[..5].iter().all(|(c, _)| *c == 2), "{order:?}");
+    assert!(has(&recorder.entered, 1, "a0"));
 
     // The offset is stored with the batch; handled updates leave the inbox.
-    let started = Instant::now();
-    while store.setting(OFFSET_SETTING).await.ok().flatten().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "offset never stored"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("the offset to be stored", async || {
+        store.setting(OFFSET_SETTING).await.ok().flatten().is_some()
+    })
+    .await;
     let _ = stop.send(true);
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap_or_else(|_| panic!("the poller did not stop"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    stopped(task).await;
 
     // A host killed in the middle of an update gets it again after the restart.
     one.send_text("hang").await;
-    let (task, _stop) = start(&sim, &store, &seen);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (task, _stop) = start(&sim, &store, &recorder);
+    until("the handler to take the `hang` update", async || {
+        has(&recorder.entered, 1, "hang")
+    })
+    .await;
     task.abort();
     let _ = task.await;
-    assert_eq!(texts(&seen, 1).len(), 5, "nothing new was handled");
+    assert_eq!(texts(seen, 1).len(), 5, "nothing new was handled");
 
     // Restarted: the unfinished update comes back (the test handler treats
     // it as done the second time) and the old ones do not.
@@ -155,7 +219,7 @@ async fn chats_run_in_parallel_each_in_order_and_nothing_is_lost_or_repeated() {
     let task = tokio::spawn(telegram::poll(
         bot,
         store.clone(),
-        bot_settings.token,
+        secrecy::ExposeSecret::expose_secret(&bot_settings.token).to_string(),
         move |u: Update| {
             let recorder = Arc::clone(&recorder);
             async move {
@@ -191,11 +255,11 @@ async fn a_bot_api_outage_is_ridden_out() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     sim.inject("getUpdates", SimFault::Status(502), 2);
-    let seen: Seen = Arc::default();
-    let (task, _stop) = start(&sim, &store, &seen);
+    let recorder = Recorder::new();
+    let (task, _stop) = start(&sim, &store, &recorder);
     sim.user(3, "Cy").send_text("still there?").await;
-    wait_for(&seen, 1).await;
-    assert_eq!(texts(&seen, 3), ["still there?"]);
+    wait_for(&recorder.seen, 1).await;
+    assert_eq!(texts(&recorder.seen, 3), ["still there?"]);
     let rejected = sim.rejected_requests();
     assert_eq!(rejected.len(), 2, "{rejected:?}");
     assert!(
@@ -214,47 +278,41 @@ async fn a_slow_chat_does_not_hold_up_the_others_and_the_inbox_empties() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("sqlite://{}", dir.path().join("bot.db").display());
     let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
-    let seen: Seen = Arc::default();
-    let (task, stop) = start(&sim, &store, &seen);
+    let recorder = Recorder::new();
+    let seen = &recorder.seen;
+    let (task, stop) = start(&sim, &store, &recorder);
     let (slow, quick) = (sim.user(4, "Di"), sim.user(5, "Ed"));
     slow.send_text("slow").await;
     slow.send_text("after slow").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // Sent after the slow update was taken: with a batch barrier these
-    // would wait for it.
-    let started = Instant::now();
+    until("the handler to take the `slow` update", async || {
+        has(&recorder.entered, 4, "slow")
+    })
+    .await;
+    // Sent after the slow update was taken, which does not finish until the
+    // test lets it: with a batch barrier (or one worker for all chats) these
+    // would wait for it forever.
     for i in 0..3 {
         quick.send_text(&format!("q{i}")).await;
     }
-    wait_for(&seen, 3).await;
+    wait_for(seen, 3).await;
+    assert_eq!(texts(seen, 5), ["q0", "q1", "q2"]);
+    assert!(texts(seen, 4).is_empty(), "the slow update finished early");
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "the quick chat waited {:?} for the slow one",
-        started.elapsed()
+        !has(&recorder.entered, 4, "after slow"),
+        "the chat's next update started before the slow one finished"
     );
-    assert_eq!(texts(&seen, 5), ["q0", "q1", "q2"]);
-    assert!(texts(&seen, 4).is_empty(), "the slow update finished early");
-    wait_for(&seen, 5).await;
-    assert_eq!(texts(&seen, 4), ["slow", "after slow"]);
+    recorder.release.send_replace(true);
+    wait_for(seen, 5).await;
+    assert_eq!(texts(seen, 4), ["slow", "after slow"]);
 
-    let started = Instant::now();
-    loop {
-        let pending = store
+    until("the inbox to empty", async || {
+        store
             .inbox_pending()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        if pending.is_empty() {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "still in the inbox: {pending:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    })
+    .await;
     let _ = stop.send(true);
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap_or_else(|_| panic!("the poller did not stop"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    stopped(task).await;
 }

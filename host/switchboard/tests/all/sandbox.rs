@@ -7,7 +7,7 @@ use switchboard_crm::CrmError;
 use switchboard_plugin_runtime::{CallError, LoadedPlugin};
 use switchboard_sim::{Fault, KeyCrmConfig, KeyCrmSim};
 
-use crate::support::{hostile_settings, load, runtime};
+use crate::support::{cache_dir, dist, hostile_settings, load, runtime};
 
 async fn sim() -> KeyCrmSim {
     KeyCrmSim::start(KeyCrmConfig::with_catalog(1))
@@ -229,23 +229,67 @@ async fn raw_sockets_are_refused() {
     assert!(accepted.is_err(), "the plugin opened a connection");
 }
 
-#[tokio::test]
-async fn printing_goes_nowhere_and_does_not_fail() {
-    let rt = runtime();
-    let plugin = load(&rt, &hostile_settings()).await;
-    let product = plugin
-        .get_product("stdout")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(product.description.as_deref(), Some("printed"));
+#[test]
+fn printing_goes_nowhere_and_does_not_fail() {
+    // The plugin prints 10,000 lines to its stdout and its stderr. Run by
+    // the real binary, none of it reaches the host's own stdout or stderr:
+    // the sandbox gives the plugin no inherited stdio.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "call"])
+        .arg(dist("hostile.wasm"))
+        .args(["get-product", "stdout"])
+        .env("XDG_CACHE_HOME", cache_dir())
+        .env("SWITCHBOARD_LOG", "debug")
+        .output()
+        .unwrap_or_else(|e| panic!("running switchboard: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // The call itself went through: the host printed the plugin's answer.
+    let answer: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not the answer alone ({e}): {stdout}"));
+    assert_eq!(answer["description"], "printed", "{answer}");
+    for line in ["hostile stdout line", "hostile stderr line"] {
+        assert!(
+            !stdout.contains(line),
+            "the plugin's `{line}` reached the host's stdout"
+        );
+        assert!(
+            !stderr.contains(line),
+            "the plugin's `{line}` reached the host's stderr"
+        );
+    }
+}
+
+/// The call count the hostile plugin's instance reports in an ordinary
+/// product's name (`Item <id> (call <n>)`): 1 for a fresh instance.
+fn instance_calls(product: &switchboard_crm::Product) -> u32 {
+    product
+        .name
+        .rsplit_once("(call ")
+        .and_then(|(_, n)| n.strip_suffix(')'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no call count in `{}`", product.name))
 }
 
 #[tokio::test]
 async fn no_state_survives_between_calls() {
-    // Each call gets a fresh instance: a plugin that traps mid-call leaves
+    // Each call gets a fresh instance: the plugin's static call counter
+    // starts from zero every time, a plugin that traps mid-call leaves
     // nothing behind, and concurrent calls do not share memory.
     let rt = runtime();
     let plugin = std::sync::Arc::new(load(&rt, &hostile_settings()).await);
+
+    // One after another on the same plugin.
+    for i in 0..3 {
+        let product = plugin
+            .get_product(&format!("seq-{i}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(instance_calls(&product), 1, "call {i}: {}", product.name);
+    }
+
+    // Concurrently, with traps in between.
     let mut tasks = Vec::new();
     for i in 0..16 {
         let plugin = std::sync::Arc::clone(&plugin);
@@ -256,6 +300,7 @@ async fn no_state_survives_between_calls() {
                 let id = format!("item-{i}");
                 let p = plugin.get_product(&id).await?;
                 assert_eq!(p.id, id);
+                assert_eq!(instance_calls(&p), 1, "{}", p.name);
                 Ok(())
             }
         }));
@@ -269,4 +314,11 @@ async fn no_state_survives_between_calls() {
         }
     }
     assert_eq!(traps, 4);
+
+    // After the traps, still a fresh counter.
+    let product = plugin
+        .get_product("after")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(instance_calls(&product), 1, "{}", product.name);
 }

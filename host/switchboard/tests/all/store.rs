@@ -257,7 +257,7 @@ async fn exercise(store: &Store) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mine = store
-        .leads_of(7, "order", 10)
+        .leads_of(7, switchboard_crm::LeadType::Order, 10)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(mine.iter().map(|l| l.id).collect::<Vec<_>>(), [second, id]);
@@ -301,7 +301,11 @@ async fn sqlite_keeps_everything_across_reopening() {
     // A restart: migrations are idempotent and the data is all there.
     let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        store.leads_of(7, "order", 10).await.map(|l| l.len()).ok(),
+        store
+            .leads_of(7, switchboard_crm::LeadType::Order, 10)
+            .await
+            .map(|l| l.len())
+            .ok(),
         Some(2)
     );
     assert_eq!(

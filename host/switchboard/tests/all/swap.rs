@@ -74,16 +74,37 @@ async fn swapping_under_concurrent_calls_fails_no_call() {
             }
         }));
     }
+    // Waits until the workers have finished `n` more calls, and (when
+    // `hostile` is set) one more on the hostile plugin: swaps happen between
+    // calls in flight, never into an idle registry.
+    let traffic = async |n: usize, hostile: bool| {
+        let (calls_before, hostile_before) = (
+            calls.load(Ordering::Relaxed),
+            seen_hostile.load(Ordering::Relaxed),
+        );
+        let started = std::time::Instant::now();
+        while calls.load(Ordering::Relaxed) < calls_before + n
+            || (hostile && seen_hostile.load(Ordering::Relaxed) == hostile_before)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the workers stopped calling"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
     for round in 0..6 {
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        traffic(6, false).await;
         let next = if round % 2 == 0 { &hostile } else { &keycrm };
         let plugin = registry
             .activate(next)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(plugin.id(), next.id);
+        // The swap took effect: a call after it ran on the new plugin.
+        traffic(1, next.id == "hostile").await;
     }
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    traffic(6, false).await;
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
         worker
