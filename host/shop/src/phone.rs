@@ -4,9 +4,13 @@
 //! `050-123-45-67`, `(050) 123 45 67`, `00380501234567`, `380501234567`)
 //! against the business's home country; [`from_contact`] takes the
 //! `phone_number` of a shared Telegram contact, which is international
-//! with or without `+`. Numbers of countries whose plan is known (see
-//! [`CountryCode::KNOWN`]) are checked for their length; for the rest, E.164
-//! allows 8 to 15 digits in all.
+//! with or without `+`. Numbers of the countries with a built-in plan (see
+//! [`CountryCode::KNOWN`]: the shop's neighbours, with the leniencies
+//! people there need, like a trunk `0` kept after `+380`) are checked for
+//! their length and trunk prefix; numbers of every other assigned calling
+//! code are checked against libphonenumber's metadata (the `phonenumber`
+//! crate: lengths and number ranges); for an unassigned code, E.164 allows
+//! 8 to 15 digits in all.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -129,6 +133,13 @@ pub enum PhoneError {
     /// Not canonical E.164 (see [`E164::parse`]).
     #[error("not a canonical E.164 number")]
     NotE164,
+    /// The number of a country without a built-in plan is not a number
+    /// of that country by libphonenumber's metadata (no such range).
+    #[error("+{calling_code} has no numbers like this")]
+    NotInPlan {
+        /// The country calling code.
+        calling_code: u16,
+    },
 }
 
 /// A country's numbering plan, as much as normalizing needs: its calling
@@ -139,6 +150,12 @@ pub struct CountryCode {
     calling_code: u16,
     national_prefix: Cow<'static, str>,
     national_digits: Option<u8>,
+    /// Taken from libphonenumber's metadata rather than built in: its
+    /// numbers are also checked against the metadata's number ranges
+    /// (the trunk-prefix rule of the built-in plans does not hold for every
+    /// country: `+7 800 …` is a Russian number although `8` is Russia's
+    /// trunk prefix).
+    from_metadata: bool,
 }
 
 /// Why a [`CountryCode`] could not be made.
@@ -203,6 +220,7 @@ impl CountryCode {
             calling_code,
             national_prefix: Cow::Borrowed(national_prefix),
             national_digits: digits,
+            from_metadata: false,
         }
     }
 
@@ -233,11 +251,14 @@ impl CountryCode {
             calling_code,
             national_prefix: Cow::Owned(national_prefix.to_owned()),
             national_digits,
+            from_metadata: false,
         })
     }
 
     /// The country of a calling code as written in config (`"+380"`,
-    /// `"48"`): a built-in plan when there is one, else a generic country
+    /// `"48"`): a built-in plan when there is one, else the plan
+    /// libphonenumber's metadata gives (its trunk prefix, and the length of
+    /// its national numbers when there is one), else a generic country
     /// without a trunk prefix whose national numbers have 6 to 12 digits
     /// (use [`CountryCode::new`] to describe it fully).
     pub fn parse(s: &str) -> Result<CountryCode, CountryCodeError> {
@@ -251,15 +272,37 @@ impl CountryCode {
             .ok()
             .filter(|_| valid)
             .ok_or_else(|| CountryCodeError::CallingCode(s.to_owned()))?;
-        Ok(CountryCode::KNOWN
+        Ok(CountryCode::of_calling_code(code).unwrap_or(CountryCode {
+            calling_code: code,
+            national_prefix: Cow::Borrowed(""),
+            national_digits: None,
+            from_metadata: false,
+        }))
+    }
+
+    /// The plan of an assigned calling code: a built-in one, else what
+    /// libphonenumber's metadata says of the code's regions.
+    fn of_calling_code(code: u16) -> Option<CountryCode> {
+        if let Some(known) = CountryCode::KNOWN.iter().find(|c| c.calling_code == code) {
+            return Some(known.clone());
+        }
+        let regions = phonenumber::metadata::DATABASE.by_code(&code)?;
+        let main = regions.first()?;
+        let prefix = main
+            .national_prefix()
+            .filter(|p| p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or("");
+        let mut lengths = regions
             .iter()
-            .find(|c| c.calling_code == code)
-            .cloned()
-            .unwrap_or(CountryCode {
-                calling_code: code,
-                national_prefix: Cow::Borrowed(""),
-                national_digits: None,
-            }))
+            .flat_map(|r| r.descriptors().general().possible_length().iter().copied());
+        let first = lengths.next();
+        let fixed = first
+            .filter(|n| lengths.all(|m| m == *n))
+            .and_then(|n| u8::try_from(n).ok());
+        CountryCode::new(code, prefix, fixed).ok().map(|mut c| {
+            c.from_metadata = true;
+            c
+        })
     }
 
     /// The calling code (`380`).
@@ -318,10 +361,52 @@ impl CountryCode {
     }
 
     fn e164(&self, nsn: &str) -> Result<E164, PhoneError> {
+        if self.from_metadata {
+            return self.e164_by_metadata(nsn);
+        }
         let nsn = self.check_national(nsn)?;
         let number = format!("+{}{nsn}", self.calling_code);
         check_total(number.len() - 1)?;
         Ok(E164(number))
+    }
+
+    /// A number of a country known from the metadata: its length, then its
+    /// number ranges. One trunk prefix typed after the code is dropped
+    /// when the number is valid only without it.
+    fn e164_by_metadata(&self, nsn: &str) -> Result<E164, PhoneError> {
+        // Any region sharing the code will do (+7 is Russia and Kazakhstan;
+        // libphonenumber's own region guess misses e.g. +7 800 numbers).
+        let regions = phonenumber::metadata::DATABASE
+            .by_code(&self.calling_code)
+            .unwrap_or_default();
+        let valid = |nsn: &str| {
+            regions
+                .iter()
+                .any(|r| r.descriptors().general().is_match(nsn))
+                .then(|| format!("+{}{nsn}", self.calling_code))
+        };
+        let prefix = self.national_prefix.as_ref();
+        let candidates = std::iter::once(nsn).chain(
+            (!prefix.is_empty())
+                .then(|| nsn.strip_prefix(prefix))
+                .flatten(),
+        );
+        for candidate in candidates {
+            if let Some(number) = valid(candidate) {
+                check_total(number.len() - 1)?;
+                return Ok(E164(number));
+            }
+        }
+        match self.national_digits {
+            Some(expected) if nsn.len() != usize::from(expected) => Err(PhoneError::WrongLength {
+                calling_code: self.calling_code,
+                expected,
+                got: nsn.len(),
+            }),
+            _ => Err(PhoneError::NotInPlan {
+                calling_code: self.calling_code,
+            }),
+        }
     }
 }
 
@@ -461,14 +546,21 @@ fn international(digits: &str, default_country: &CountryCode) -> Result<E164, Ph
         return Err(PhoneError::Empty);
     }
     check_total(digits.len())?;
-    let country = std::iter::once(default_country)
-        .chain(CountryCode::KNOWN)
-        .find(|c| digits.starts_with(&c.calling_code.to_string()));
+    // Calling codes are prefix-free (ITU E.164), so at most one of the
+    // first 1 to 3 digits is an assigned code.
+    let country = if digits.starts_with(&default_country.calling_code.to_string()) {
+        Some(default_country.clone())
+    } else {
+        (1..=3)
+            .filter_map(|n| digits.get(..n)?.parse::<u16>().ok())
+            .find_map(CountryCode::of_calling_code)
+    };
     match country {
         Some(country) => {
             let nsn = &digits[country.calling_code.to_string().len()..];
             country.e164(nsn)
         }
+        // No assigned calling code: only E.164's bounds can be checked.
         None => Ok(E164(format!("+{digits}"))),
     }
 }
@@ -576,6 +668,32 @@ mod tests {
         assert_eq!(generic.national_digits(), None);
         assert_eq!(ok("555123456", &generic), "+995555123456");
         assert_eq!(ok("995555123456", &generic), "+995555123456");
+    }
+
+    #[test]
+    fn countries_without_a_built_in_plan_use_libphonenumbers_metadata() {
+        // Russia: trunk prefix 8, yet +7 800 … is a real (toll-free) number.
+        assert_eq!(ok("+7 800 555 35 35", UA), "+78005553535");
+        assert_eq!(ok("+7 912 345 67 89", UA), "+79123456789");
+        let ru = CountryCode::parse("+7").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ru.national_prefix(), "8");
+        assert_eq!(ok("8 (912) 345-67-89", &ru), "+79123456789");
+        // No Russian number starts with 1: refused, not passed on.
+        assert_eq!(
+            err("+7 123 456 78 90", UA),
+            PhoneError::NotInPlan { calling_code: 7 }
+        );
+        // Georgia: 9-digit numbers; a Georgian mobile from a Ukrainian shop.
+        assert_eq!(ok("+995 599 12 34 56", UA), "+995599123456");
+        assert!(matches!(
+            err("+995 599 12 34 5", UA),
+            PhoneError::WrongLength {
+                calling_code: 995,
+                ..
+            } | PhoneError::NotInPlan { .. }
+        ));
+        // An unassigned calling code: only E.164's bounds apply.
+        assert_eq!(ok("+999 1234 5678", UA), "+99912345678");
     }
 
     #[test]
