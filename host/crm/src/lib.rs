@@ -50,6 +50,23 @@ impl Money {
     }
 }
 
+impl Money {
+    /// An exact amount from a decimal string (`"12.50"`: scale 2, 1250
+    /// minor units), never through a float. The error says what is wrong.
+    pub fn from_decimal_str(amount: &str, currency: impl Into<String>) -> Result<Money, String> {
+        let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
+        let scale = u8::try_from(frac.len()).map_err(|_| "too many decimals".to_string())?;
+        let minor_units: i64 = format!("{int}{frac}")
+            .parse()
+            .map_err(|_| format!("`{amount}` is not a decimal number"))?;
+        Ok(Money {
+            minor_units,
+            scale,
+            currency: currency.into(),
+        })
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.to_decimal_string(), self.currency)
@@ -322,6 +339,34 @@ mod tests {
             currency: "JPY".into(),
         };
         assert_eq!(m.to_string(), "7 JPY");
+    }
+
+    #[test]
+    fn decimal_strings_are_read_exactly() {
+        for m in [
+            Money {
+                minor_units: 129_905,
+                scale: 2,
+                currency: "UAH".into(),
+            },
+            Money {
+                minor_units: -5,
+                scale: 3,
+                currency: "USD".into(),
+            },
+            Money {
+                minor_units: 7,
+                scale: 0,
+                currency: "JPY".into(),
+            },
+        ] {
+            assert_eq!(
+                Money::from_decimal_str(&m.to_decimal_string(), m.currency.clone()),
+                Ok(m)
+            );
+        }
+        assert!(Money::from_decimal_str("12,5", "UAH").is_err());
+        assert!(Money::from_decimal_str("1e3", "UAH").is_err());
     }
 
     #[test]

@@ -67,16 +67,7 @@ impl TryFrom<StoredMoney> for Money {
     type Error = String;
 
     fn try_from(m: StoredMoney) -> Result<Self, String> {
-        let (int, frac) = m.amount.split_once('.').unwrap_or((&m.amount, ""));
-        let scale = u8::try_from(frac.len()).map_err(|_| "too many decimals".to_string())?;
-        let minor_units: i64 = format!("{int}{frac}")
-            .parse()
-            .map_err(|_| format!("`{}` is not a decimal number", m.amount))?;
-        Ok(Money {
-            minor_units,
-            scale,
-            currency: m.currency,
-        })
+        Money::from_decimal_str(&m.amount, m.currency)
     }
 }
 

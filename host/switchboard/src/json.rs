@@ -1,26 +1,12 @@
 //! JSON renderings of CRM values, for the CLI and the admin API, and the
 //! reverse for leads typed by hand (`switchboard plugin call … create-lead`).
 
-use std::borrow::Cow;
-
 use serde_json::{Value, json};
 
 use switchboard_crm::{
     Contact, CrmError, Lead, LeadKind, LeadRef, LineItem, Money, Operations, PipelineStatus,
     PluginInfo, Product, ProductPage, StatusEvent,
 };
-
-/// Cuts `text` to at most `max_bytes`, on a character boundary.
-pub fn truncate(text: &str, max_bytes: usize) -> Cow<'_, str> {
-    if text.len() <= max_bytes {
-        return Cow::Borrowed(text);
-    }
-    let mut end = max_bytes;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!("{}…", &text[..end]))
-}
 
 /// `{"amount": "1299.50", "currency": "UAH", "minor_units": 129950, "scale": 2}`.
 pub fn money(m: &Money) -> Value {
@@ -202,52 +188,7 @@ pub fn money_from(v: &Value, key: &str) -> Result<Money, String> {
         .and_then(Value::as_str)
         .ok_or_else(|| format!("`{key}.amount` must be a decimal string like \"12.50\""))?;
     let currency = string(m, "currency").map_err(|e| format!("`{key}`: {e}"))?;
-    let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
-    let scale =
-        u8::try_from(frac.len()).map_err(|_| format!("`{key}.amount` has too many decimals"))?;
-    let minor_units: i64 = format!("{int}{frac}")
-        .parse()
-        .map_err(|_| format!("`{key}.amount`: `{amount}` is not a decimal number"))?;
-    Ok(Money {
-        minor_units,
-        scale,
-        currency,
-    })
-}
-
-/// A product from the JSON [`product`] renders. The price is read back
-/// exactly from `price.minor_units`, `price.scale` and `price.currency`;
-/// the rendered `price.amount` is ignored.
-pub fn product_from(v: &Value) -> Result<Product, String> {
-    let price = v.get("price").ok_or("`price` is required")?;
-    let minor_units = price
-        .get("minor_units")
-        .and_then(Value::as_i64)
-        .ok_or("`price.minor_units` must be an integer")?;
-    let scale = price
-        .get("scale")
-        .and_then(Value::as_u64)
-        .and_then(|s| u8::try_from(s).ok())
-        .ok_or("`price.scale` must be an integer from 0 to 255")?;
-    let currency = string(price, "currency").map_err(|e| format!("`price`: {e}"))?;
-    let stock = match v.get("stock") {
-        None | Some(Value::Null) => None,
-        Some(s) => Some(s.as_i64().ok_or("`stock` must be an integer")?),
-    };
-    Ok(Product {
-        id: string(v, "id")?,
-        name: string(v, "name")?,
-        variant_name: opt_string(v, "variant")?,
-        sku: opt_string(v, "sku")?,
-        price: Money {
-            minor_units,
-            scale,
-            currency,
-        },
-        description: opt_string(v, "description")?,
-        image_url: opt_string(v, "image_url")?,
-        stock,
-    })
+    Money::from_decimal_str(amount, currency).map_err(|e| format!("`{key}.amount`: {e}"))
 }
 
 /// A lead from JSON: `{"idempotency_key", "kind": "order"|"feedback"|"question",
@@ -345,64 +286,6 @@ mod tests {
             ..original
         };
         assert_eq!(lead_from(&lead(&question)).ok(), Some(question));
-    }
-
-    #[test]
-    fn products_round_trip_through_json() {
-        let full = Product {
-            id: "offer-17".into(),
-            name: "Футболка «Карпати», M, чорний".into(),
-            variant_name: Some("M, чорний".into()),
-            sku: Some("TS-17-M".into()),
-            price: Money {
-                minor_units: -9_223_372_036_854_775_807,
-                scale: 4,
-                currency: "UAH".into(),
-            },
-            description: Some("Бавовна 100%".into()),
-            image_url: Some("https://img.example/17.jpg".into()),
-            stock: Some(-3),
-        };
-        assert_eq!(product_from(&product(&full)), Ok(full.clone()));
-        let bare = Product {
-            variant_name: None,
-            sku: None,
-            price: Money {
-                minor_units: 7,
-                scale: 0,
-                currency: "JPY".into(),
-            },
-            description: None,
-            image_url: None,
-            stock: None,
-            ..full.clone()
-        };
-        assert_eq!(product_from(&product(&bare)), Ok(bare));
-
-        // The exact fields win over the rendered amount.
-        let mut edited = product(&full);
-        edited["price"]["amount"] = json!("1.00");
-        assert_eq!(
-            product_from(&edited).map(|p| p.price),
-            Ok(full.price.clone())
-        );
-        let mut float = product(&full);
-        float["price"]["minor_units"] = json!(12.5);
-        let err = product_from(&float).err().unwrap_or_default();
-        assert!(err.contains("minor_units"), "{err}");
-        let mut scale = product(&full);
-        scale["price"]["scale"] = json!(256);
-        assert!(product_from(&scale).is_err());
-        let mut no_id = product(&full);
-        no_id["id"] = Value::Null;
-        let err = product_from(&no_id).err().unwrap_or_default();
-        assert!(err.contains("`id`"), "{err}");
-    }
-
-    #[test]
-    fn truncates_on_char_boundaries() {
-        assert_eq!(truncate("привіт", 3), "п…");
-        assert_eq!(truncate("hi", 3), "hi");
     }
 
     #[test]

@@ -117,11 +117,8 @@ async fn a_230_offer_catalog_loads_whole_and_is_cached_for_the_ttl() {
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("the catalog was not persisted"));
     assert_eq!(fetched_at, first.fetched_at_ms());
-    let saved: Vec<Product> = serde_json::from_str::<Vec<serde_json::Value>>(&text)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .iter()
-        .map(|v| switchboard::json::product_from(v).unwrap_or_else(|e| panic!("{e}")))
-        .collect();
+    let saved: Vec<Product> =
+        switchboard_store::persisted::decode_products(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(saved, first.products());
 
     // Refresh always asks the CRM.
