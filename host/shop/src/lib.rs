@@ -10,7 +10,8 @@
 //! - [`state`]: where a chat is in the dialogue (stored as JSON).
 //! - [`callback`]: inline-button data that fits 64 bytes and resists tampering.
 //! - [`route`]: what a message means where the chat stands (pure, unit-tested).
-//! - [`dialogue`]: the handlers: one update in, replies out, state stored.
+//! - [`flow`]: the flows as pure steps: (chat, facts, event) to writes and effects.
+//! - [`dialogue`]: the runner: loads facts, commits a step's writes together, carries out its effects.
 //! - [`keyboards`]: the dialogue's inline and reply keyboards.
 //! - [`catalog`]: the cached catalog of the active CRM plugin, with paging and search.
 //! - [`phone`]: phone numbers to E.164.
@@ -22,6 +23,7 @@ pub mod callback;
 pub mod catalog;
 pub mod delivery;
 pub mod dialogue;
+pub mod flow;
 pub mod followup;
 pub mod keyboards;
 pub mod phone;

@@ -70,6 +70,17 @@ impl ContactField {
 const CUSTOMER_COLUMNS: &str = "c.user_id, c.chat_id, c.first_name, c.last_name, c.username,
     c.language, c.full_name, c.phone, c.email";
 
+/// A chat as an update finds it ([`Store::chat`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChatNow {
+    /// The customer, if known.
+    pub customer: Option<Customer>,
+    /// The chat's stored dialogue step, if any.
+    pub dialogue: Option<StoredDialogue>,
+    /// The chat's cart, in the order lines were added.
+    pub cart: Vec<crate::CartItem>,
+}
+
 fn customer_row(r: &AnyRow) -> Result<Customer, StoreError> {
     Ok(Customer {
         telegram: TelegramUser {
@@ -126,34 +137,48 @@ impl Store {
     }
 
     /// A chat as an update finds it, in one read: the customer, if known,
-    /// and the chat's stored dialogue step, if any.
-    pub async fn chat(
-        &self,
-        user_id: i64,
-        chat_id: i64,
-    ) -> Result<(Option<Customer>, Option<StoredDialogue>), StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {CUSTOMER_COLUMNS}, d.state, d.update_id
+    /// the chat's stored dialogue step, if any, and its cart.
+    pub async fn chat(&self, user_id: i64, chat_id: i64) -> Result<ChatNow, StoreError> {
+        // One row per cart line (one row for an empty cart): the customer
+        // and the step repeat, which costs less than a second round trip.
+        let rows = sqlx::query(&format!(
+            "SELECT {CUSTOMER_COLUMNS}, d.state, d.update_id, ci.product_id, ci.name, ci.sku,
+                ci.price_minor, ci.price_scale, ci.currency, ci.image_url, ci.quantity, ci.plugin_id
              FROM (SELECT 1 AS here) AS one
              LEFT JOIN customers c ON c.user_id = $1
-             LEFT JOIN dialogues d ON d.chat_id = $2"
+             LEFT JOIN dialogues d ON d.chat_id = $2
+             LEFT JOIN cart_items ci ON ci.chat_id = $2
+             ORDER BY ci.added_at, ci.product_id"
         ))
         .bind(user_id)
         .bind(chat_id)
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        let customer = match row.try_get::<Option<i64>, _>("user_id")? {
-            Some(_) => Some(customer_row(&row)?),
+        let Some(first) = rows.first() else {
+            return Err(corrupt("chat")("the one-row select returned none".into()));
+        };
+        let customer = match first.try_get::<Option<i64>, _>("user_id")? {
+            Some(_) => Some(customer_row(first)?),
             None => None,
         };
-        let dialogue = match row.try_get::<Option<String>, _>("state")? {
+        let dialogue = match first.try_get::<Option<String>, _>("state")? {
             Some(state) => Some(StoredDialogue {
                 state,
-                update_id: row.try_get("update_id")?,
+                update_id: first.try_get("update_id")?,
             }),
             None => None,
         };
-        Ok((customer, dialogue))
+        let mut cart = Vec::new();
+        for row in &rows {
+            if row.try_get::<Option<String>, _>("product_id")?.is_some() {
+                cart.push(crate::carts::cart_item(row)?);
+            }
+        }
+        Ok(ChatNow {
+            customer,
+            dialogue,
+            cart,
+        })
     }
 
     /// Sets (or clears) one field the customer gave us.
@@ -163,17 +188,27 @@ impl Store {
         field: ContactField,
         value: Option<&str>,
     ) -> Result<(), StoreError> {
-        // The column name comes from a closed enum, never from input.
-        let sql = format!(
-            "UPDATE customers SET {} = $1, updated_at = $2 WHERE user_id = $3",
-            field.column()
-        );
-        sqlx::query(&sql)
-            .bind(value)
-            .bind(now_ms())
-            .bind(user_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        set_contact(&mut *self.writer.acquire().await?, user_id, field, value).await
     }
+}
+
+/// Sets (or clears) one field the customer gave us, on `conn`.
+pub(crate) async fn set_contact(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    field: ContactField,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
+    // The column name comes from a closed enum, never from input.
+    let sql = format!(
+        "UPDATE customers SET {} = $1, updated_at = $2 WHERE user_id = $3",
+        field.column()
+    );
+    sqlx::query(&sql)
+        .bind(value)
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -77,10 +77,15 @@ impl Store {
 
     /// Forgets the dialogue state of a chat.
     pub async fn clear_dialogue(&self, chat_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM dialogues WHERE chat_id = $1")
-            .bind(chat_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        forget(&mut *self.writer.acquire().await?, chat_id).await
     }
+}
+
+/// Forgets the dialogue state of a chat, on `conn`.
+pub(crate) async fn forget(conn: &mut sqlx::AnyConnection, chat_id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM dialogues WHERE chat_id = $1")
+        .bind(chat_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

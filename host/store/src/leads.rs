@@ -65,7 +65,7 @@ pub struct NewLead {
 }
 
 /// A recorded lead.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadRow {
     /// The host's own number for it.
     pub id: i64,

@@ -25,6 +25,7 @@
 //! - `catalog`: the last full catalog of each plugin.
 //! - `settings`: small named values (the polling offset).
 //! - `inbox`: received updates kept until handled.
+//! - `steps`: a dialogue step's writes ([`Write`]), committed together.
 //! - [`persisted`]: the serde forms leads and catalogs are stored in.
 //!
 //! The API assumes no single owning process: a claim on a lead carries a
@@ -49,12 +50,14 @@ mod inbox;
 mod leads;
 pub mod persisted;
 mod settings;
+mod steps;
 
 pub use carts::CartItem;
-pub use customers::{ContactField, Customer, TelegramUser};
+pub use customers::{ChatNow, ContactField, Customer, TelegramUser};
 pub use dialogues::StoredDialogue;
 pub use inbox::InboxUpdate;
 pub use leads::{FollowUp, LeadRow, LeadState, NewLead, Settle};
+pub use steps::Write;
 
 /// The migrations of each backend, embedded in the binary.
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use switchboard_crm::{Contact, Lead, LeadKind, LineItem, Money};
 use switchboard_store::{
-    Backend, CartItem, ContactField, LeadState, NewLead, Store, TelegramUser, now_ms,
+    Backend, CartItem, ContactField, LeadState, NewLead, Store, TelegramUser, Write, now_ms,
 };
 
 fn uah(minor_units: i64) -> Money {
@@ -122,14 +122,19 @@ async fn exercise(store: &Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     let step = store.dialogue_step(7).await.ok().flatten();
     assert_eq!(step.as_ref().and_then(|s| s.update_id), Some(41));
-    // What an update reads first: the customer and the step, in one go.
-    let (customer, at) = store.chat(7, 7).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(customer.map(|c| c.telegram.first_name), Some("Лена".into()));
-    assert_eq!(at, step);
-    let (customer, at) = store.chat(8, 8).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(customer.is_none() && at.is_none());
-    let (customer, at) = store.chat(7, 8).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(customer.is_some() && at.is_none());
+    // What an update reads first: the customer, the step and the cart, in
+    // one go.
+    let now = store.chat(7, 7).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        now.customer.map(|c| c.telegram.first_name),
+        Some("Лена".into())
+    );
+    assert_eq!(now.dialogue, step);
+    assert!(now.cart.is_empty());
+    let now = store.chat(8, 8).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(now.customer.is_none() && now.dialogue.is_none());
+    let now = store.chat(7, 8).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(now.customer.is_some() && now.dialogue.is_none());
     store
         .set_dialogue(7, r#"{"Browsing":{"page":4}}"#)
         .await
@@ -172,6 +177,70 @@ async fn exercise(store: &Store) {
         Ok(0)
     );
     assert_eq!(store.cart(7).await.map(|c| c.len()).ok(), Some(1));
+    // The chat's read carries the cart, in the order lines were added.
+    let now = store.chat(7, 7).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        now.cart,
+        store.cart(7).await.unwrap_or_else(|e| panic!("{e}"))
+    );
+
+    // A step's writes commit together, with the update that made them; the
+    // same press applied again changes no cart line.
+    let step_writes = [
+        Write::CartAdd(item("c", 1)),
+        Write::CartChange {
+            product_id: "a".into(),
+            delta: 1,
+        },
+        Write::Contact {
+            user_id: 7,
+            field: ContactField::Email,
+            value: "olena@example.com".into(),
+        },
+        Write::State(r#""AskPhone""#.into()),
+    ];
+    for _ in 0..2 {
+        store
+            .apply(7, 90, "c90", &step_writes)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let now = store.chat(7, 7).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        now.cart
+            .iter()
+            .map(|i| (i.product_id.as_str(), i.quantity))
+            .collect::<Vec<_>>(),
+        [("a", 4), ("c", 1)]
+    );
+    assert_eq!(
+        now.customer.and_then(|c| c.email).as_deref(),
+        Some("olena@example.com")
+    );
+    assert_eq!(now.dialogue.and_then(|d| d.update_id), Some(90));
+    // A lone write runs without a transaction, to the same effect.
+    let lone = [Write::CartDropForeign {
+        plugin_id: "keycrm".into(),
+    }];
+    store
+        .apply(7, 92, "c92", &lone)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.cart(7).await.map(|c| c.len()).ok(), Some(2));
+    store
+        .apply(7, 93, "c93", &[Write::CartClear, Write::ForgetState])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = store.chat(7, 7).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(now.cart.is_empty() && now.dialogue.is_none());
+    store
+        .cart_change(7, "b", 1, "c94")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .cart_add(7, &item("a", 1), "c95")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // A confirmed order: lead, next state and empty cart in one transaction.
     let confirmed = NewLead {
