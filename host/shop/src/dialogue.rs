@@ -564,7 +564,7 @@ impl Dialogue {
                     }
                 }
                 Effect::LeadStatus(row) => {
-                    let next = self.lead_status(t, view, row).await?;
+                    let next = self.lead_status(t, view, *row).await?;
                     self.store
                         .apply(chat.0, t.update_id, &t.trigger, &next.writes)
                         .await?;

@@ -209,7 +209,8 @@ impl Store {
         delta: i64,
         changed_by: &str,
     ) -> Result<u32, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let next = change(&mut tx, chat_id, product_id, delta, changed_by).await?;
         tx.commit().await?;
         Ok(next)

@@ -18,7 +18,7 @@ impl Store {
         .bind(plugin_id)
         .bind(products_json)
         .bind(fetched_at)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(())
     }

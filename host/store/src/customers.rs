@@ -118,7 +118,7 @@ impl Store {
         .bind(&user.language)
         .bind(now)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         self.customer(user.user_id)
             .await?
@@ -152,7 +152,7 @@ impl Store {
         ))
         .bind(user_id)
         .bind(chat_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.chat_reader.acquire().await?)
         .await?;
         let Some(first) = rows.first() else {
             return Err(corrupt("chat")("the one-row select returned none".into()));

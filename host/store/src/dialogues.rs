@@ -61,7 +61,7 @@ impl Store {
 
     /// Stores the dialogue state of a chat.
     pub async fn set_dialogue(&self, chat_id: i64, state: &str) -> Result<(), StoreError> {
-        set_dialogue(&self.writer, chat_id, state, None).await
+        set_dialogue(&mut *self.writer.acquire().await?, chat_id, state, None).await
     }
 
     /// Stores the dialogue state a step of `update_id` moved the chat to.
@@ -72,7 +72,13 @@ impl Store {
         state: &str,
         update_id: i64,
     ) -> Result<(), StoreError> {
-        set_dialogue(&self.writer, chat_id, state, Some(update_id)).await
+        set_dialogue(
+            &mut *self.writer.acquire().await?,
+            chat_id,
+            state,
+            Some(update_id),
+        )
+        .await
     }
 
     /// Forgets the dialogue state of a chat.

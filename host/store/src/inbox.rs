@@ -24,7 +24,8 @@ impl Store {
         offset: Option<(&str, i64)>,
     ) -> Result<Vec<i64>, StoreError> {
         let now = now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         // Write first (see `cart_change`).
         if let Some((setting, next_offset)) = offset {
             sqlx::query(
@@ -68,7 +69,7 @@ impl Store {
             for id in chunk {
                 query = query.bind(*id);
             }
-            query.execute(&self.writer).await?;
+            query.execute(&mut *self.writer.acquire().await?).await?;
         }
         Ok(())
     }

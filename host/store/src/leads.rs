@@ -254,7 +254,7 @@ impl Store {
     }
 
     async fn insert_lead(
-        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        conn: &mut sqlx::AnyConnection,
         new: &NewLead,
         host_id: &str,
         lead_json: &str,
@@ -451,7 +451,7 @@ impl Store {
             .bind(now)
             .bind(id),
         };
-        query.execute(&self.writer).await?;
+        query.execute(&mut *self.writer.acquire().await?).await?;
         Ok(())
     }
 
@@ -466,7 +466,8 @@ impl Store {
         limit: i64,
         lease_until: i64,
     ) -> Result<Vec<LeadRow>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         // Write first (see `cart_change`).
         let claimed = sqlx::query(
             "UPDATE leads SET claimed_until = $1, claimed_by = $2 WHERE id IN (
@@ -512,7 +513,7 @@ impl Store {
         )
         .bind(in_doubt_until)
         .bind(&*self.host_id)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -546,7 +547,7 @@ impl Store {
         sqlx::query("UPDATE leads SET followup = 'sent', updated_at = $1 WHERE id = $2")
             .bind(now_ms())
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.acquire().await?)
             .await?;
         Ok(())
     }
@@ -603,7 +604,7 @@ impl Store {
         .bind(now_ms())
         .bind(now_ms())
         .bind(id)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -616,7 +617,7 @@ impl Store {
         )
         .bind(now_ms())
         .bind(now_ms())
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -630,7 +631,7 @@ impl Store {
         )
         .bind(now_ms())
         .bind(id)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -659,101 +660,8 @@ impl Store {
         .bind(i32::from(is_final))
         .bind(now_ms())
         .bind(id)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use switchboard_crm::{Contact, Lead, LeadKind};
-
-    fn question(key: &str) -> NewLead {
-        NewLead {
-            chat_id: 1,
-            user_id: 1,
-            lead: Lead {
-                idempotency_key: key.into(),
-                kind: LeadKind::Question,
-                contact: Contact {
-                    full_name: "A".into(),
-                    phone: None,
-                    email: None,
-                    telegram_user_id: Some(1),
-                    telegram_username: None,
-                },
-                title: "q".into(),
-                comment: Some("?".into()),
-                source: "telegram".into(),
-            },
-            plugin_id: "keycrm".into(),
-            plugin_version: "1".into(),
-            claimed_until: None,
-            update_id: None,
-        }
-    }
-
-    /// Two hosts on one store: a host starting up releases its own claims
-    /// from before its restart, never the other host's.
-    #[tokio::test]
-    async fn a_starting_host_releases_only_its_own_claims() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let a = Store::open(&url)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .with_host_id("host-a");
-        let b = Store::open(&url)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .with_host_id("host-b");
-        for key in ["k1", "k2"] {
-            a.record_lead(&question(key), None, false)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-        let now = now_ms();
-        let far = now + 3_600_000;
-        let by_a = a
-            .claim_due(now, 1, far)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let by_b = b
-            .claim_due(now, 1, far)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((by_a.len(), by_b.len()), (1, 1));
-        assert_ne!(by_a[0].id, by_b[0].id, "one lead, one claim");
-
-        // Host B restarts: only its own claim is released.
-        let released = b
-            .release_claims(now)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(released, 1);
-        let again = b
-            .claim_due(now, 10, far)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let ids: Vec<i64> = again.iter().map(|r| r.id).collect();
-        assert_eq!(ids, vec![by_b[0].id], "A's lead stays claimed by A");
-
-        // Host A restarts: its claim goes too.
-        assert_eq!(
-            a.release_claims(now)
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
-            1
-        );
-        let again = a
-            .claim_due(now, 10, far)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            again.iter().map(|r| r.id).collect::<Vec<_>>(),
-            vec![by_a[0].id]
-        );
     }
 }

@@ -46,6 +46,7 @@ mod carts;
 mod catalog;
 mod customers;
 mod dialogues;
+mod held;
 mod inbox;
 mod leads;
 pub mod persisted;
@@ -114,10 +115,12 @@ fn corrupt(what: &'static str) -> impl FnOnce(String) -> StoreError {
 pub struct Store {
     /// Reads run here, concurrently.
     pool: AnyPool,
-    /// Writes run here. For a SQLite file this is one connection, so writers
-    /// queue in tokio instead of in SQLite's busy handler, which sleeps for
-    /// milliseconds at a time; otherwise it is `pool`.
-    writer: AnyPool,
+    /// Writes run here. For a SQLite file this is one held connection, so
+    /// writers queue in tokio instead of in SQLite's busy handler, which
+    /// sleeps for milliseconds at a time; otherwise it is `pool`.
+    writer: held::Held,
+    /// The read every update starts with: one held connection of `pool`.
+    chat_reader: held::Held,
     backend: Backend,
     /// Who this host is in `leads.claimed_by` (see [`Store::with_host_id`]).
     host_id: std::sync::Arc<str>,
@@ -163,7 +166,7 @@ impl Store {
         let pool = pool_options(backend, memory, if memory { 1 } else { 4 })
             .connect_with(options.clone())
             .await?;
-        let writer = if backend == Backend::Sqlite && !memory {
+        let writes = if backend == Backend::Sqlite && !memory {
             pool_options(backend, memory, 1)
                 .connect_with(options)
                 .await?
@@ -171,12 +174,21 @@ impl Store {
             pool.clone()
         };
         match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&writer).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&writer).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&writes).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&writes).await?,
         }
+        let (writer, chat_reader) = if backend == Backend::Sqlite && !memory {
+            (
+                held::Held::one(writes).await?,
+                held::Held::one(pool.clone()).await?,
+            )
+        } else {
+            (held::Held::pooled(writes), held::Held::pooled(pool.clone()))
+        };
         Ok(Self {
             pool,
             writer,
+            chat_reader,
             backend,
             host_id: default_host_id(),
         })
@@ -187,7 +199,7 @@ impl Store {
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.writer)
+                .execute(&mut *self.writer.acquire().await?)
                 .await?;
         }
         Ok(())
@@ -206,7 +218,7 @@ impl Store {
             .enumerate()
         {
             let row = sqlx::query(&format!("PRAGMA {pragma}"))
-                .fetch_one(&self.writer)
+                .fetch_one(&mut *self.writer.acquire().await?)
                 .await?;
             total[i] = row.try_get(0)?;
         }
@@ -236,6 +248,7 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         self.writer.close().await;
+        self.chat_reader.close().await;
         self.pool.close().await;
     }
 }
@@ -243,6 +256,11 @@ impl Store {
 /// A pool of at most `max` connections, set up for the backend.
 fn pool_options(backend: Backend, memory: bool, max: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
+        // A SQLite connection is a file handle on a worker thread: it cannot
+        // drop the way a network connection can, so testing it before each
+        // use only costs a round trip to that thread per statement (sqlx
+        // still tests it when it comes back). PostgreSQL keeps the test.
+        .test_before_acquire(backend == Backend::Postgres)
         // An in-memory SQLite database exists per connection: keep it open.
         .max_connections(max)
         .min_connections(if memory { 1 } else { 0 })

@@ -20,7 +20,7 @@ impl Store {
         )
         .bind(name)
         .bind(value)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.acquire().await?)
         .await?;
         Ok(())
     }

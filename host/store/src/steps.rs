@@ -66,7 +66,8 @@ impl Store {
                 write(&mut conn, chat_id, update_id, trigger, one).await
             }
             _ => {
-                let mut tx = self.writer.begin().await?;
+                let mut conn = self.writer.acquire().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 for one in writes {
                     write(&mut tx, chat_id, update_id, trigger, one).await?;
                 }

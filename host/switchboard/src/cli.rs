@@ -536,7 +536,10 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(admin.listen)
             .await
             .with_context(|| format!("admin.listen: cannot bind {}", admin.listen))?;
-        tracing::info!(listen = %admin.listen, "admin endpoint listening");
+        // The bound address, not the configured one: `listen = "…:0"` picks
+        // a free port, and this line is where it can be read.
+        let bound = listener.local_addr().unwrap_or(admin.listen);
+        tracing::info!(listen = %bound, "admin endpoint listening");
         let router = crate::admin::router(Arc::clone(&app), admin.token.expose_secret());
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {

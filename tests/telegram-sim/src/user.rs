@@ -201,54 +201,52 @@ impl VirtualUser {
     }
 
     fn bot_messages_newest_first(&self, state: &State) -> Vec<BotMessage> {
+        self.bot_messages_newest_first_ref(state).cloned().collect()
+    }
+
+    /// The chat's bot messages, newest first, borrowed from the state: a
+    /// press looks through them under the simulator's lock, which the Bot
+    /// API handlers wait for, so it copies only what it returns.
+    fn bot_messages_newest_first_ref<'s>(
+        &self,
+        state: &'s State,
+    ) -> impl Iterator<Item = &'s BotMessage> + 's {
         state
             .chats
             .get(&self.id)
-            .map(|chat| {
-                chat.messages
-                    .iter()
-                    .rev()
-                    .filter(|m| !m.deleted)
-                    .filter_map(StoredMessage::bot)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|chat| chat.messages.iter().rev())
+            .filter(|m| !m.deleted)
+            .filter_map(StoredMessage::bot)
     }
 
     fn find_inline(&self, state: &State, label: &str) -> Result<Found, SimError> {
+        fn text(b: &Value) -> &str {
+            b.get("text").and_then(Value::as_str).unwrap_or_default()
+        }
         let mut available = Vec::new();
-        for message in self.bot_messages_newest_first(state) {
-            let buttons: Vec<Value> = message
-                .reply_markup
-                .as_ref()
-                .and_then(|m| m.get("inline_keyboard"))
-                .and_then(Value::as_array)
-                .map(|rows| {
-                    rows.iter()
-                        .filter_map(Value::as_array)
-                        .flatten()
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            let text = |b: &Value| {
-                b.get("text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
+        for message in self.bot_messages_newest_first_ref(state) {
+            let buttons = || {
+                message
+                    .reply_markup
+                    .as_ref()
+                    .and_then(|m| m.get("inline_keyboard"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_array)
+                    .flatten()
             };
-            let chosen = buttons
-                .iter()
+            let chosen = buttons()
                 .find(|b| text(b) == label)
-                .or_else(|| buttons.iter().find(|b| text(b).contains(label)));
+                .or_else(|| buttons().find(|b| text(b).contains(label)));
             if let Some(button) = chosen {
                 return Ok(Found {
                     message: message.json.clone(),
                     button: button.clone(),
                 });
             }
-            available.extend(buttons.iter().map(text));
+            available.extend(buttons().map(|b| text(b).to_owned()));
         }
         Err(SimError::ButtonNotFound {
             label: label.to_owned(),

@@ -183,7 +183,7 @@ pub enum Effect {
     Submit(Submission),
     /// Ask the CRM that created the lead for its status and hand the answer
     /// to [`status::result`].
-    LeadStatus(LeadRow),
+    LeadStatus(Box<LeadRow>),
 }
 
 /// What a step does: writes committed together, then effects in order.

@@ -65,7 +65,7 @@ pub fn of(view: &View<'_>, chat: &Chat, order: i64, row: Option<&LeadRow>) -> Ou
     if row.crm_id.is_none() {
         return moved.and(result(view, row, None, chat.cart.len()));
     }
-    moved.then(Effect::LeadStatus(row.clone()))
+    moved.then(Effect::LeadStatus(Box::new(row.clone())))
 }
 
 /// Tells a lead's status: `answer` is the CRM's (name, final), `None` when

@@ -296,11 +296,21 @@ impl Log {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+impl Log {
+    /// The address the host says its admin endpoint is bound to: it is
+    /// started on port 0 and picks a free one itself, so no other process
+    /// can take the port between a test's choice and the host's bind.
+    async fn admin_address(&self) -> String {
+        const SAID: &str = "admin endpoint listening";
+        self.wait_for(SAID, 0).await;
+        let lines = self.0.lock().map(|l| l.clone()).unwrap_or_default();
+        lines
+            .iter()
+            .find(|l| l.contains(SAID))
+            .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("listen=")))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no address in the host's log: {lines:?}"))
+    }
 }
 
 async fn active_id(client: &reqwest::Client, base: &str) -> Option<String> {
@@ -345,10 +355,9 @@ async fn sighup_rereads_the_config_and_swaps_the_crm() {
         .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config_path = dir.path().join("switchboard.toml");
-    let listen = format!("127.0.0.1:{}", free_port());
     std::fs::write(
         &config_path,
-        config_text(&sim, "keycrm", &listen, &dist("keycrm.wasm")),
+        config_text(&sim, "keycrm", "127.0.0.1:0", &dist("keycrm.wasm")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let mut child = Command::new(binary())
@@ -362,6 +371,9 @@ async fn sighup_rereads_the_config_and_swaps_the_crm() {
         .unwrap_or_else(|e| panic!("{e}"));
     let log = Log::of(&mut child);
     let host = Host(child);
+    // From here on the config names the port the host took, as the CLI
+    // (`plugin activate`) reads it from there.
+    let listen = log.admin_address().await;
     let base = format!("http://{listen}");
     let client = reqwest::Client::new();
     wait_for_active(&client, &base, "keycrm").await;

@@ -705,6 +705,16 @@ struct Host {
     child: std::process::Child,
 }
 
+/// What a host wrote to stderr so far, line by line.
+#[derive(Clone, Default)]
+struct HostLog(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl HostLog {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
 impl Host {
     fn start(config: &std::path::Path) -> Self {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -716,6 +726,34 @@ impl Host {
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
         Self { child }
+    }
+
+    /// Starts the host with its warnings collected.
+    fn start_logged(config: &std::path::Path) -> (Self, HostLog) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env("SWITCHBOARD_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let log = HostLog::default();
+        if let Some(stderr) = child.stderr.take() {
+            let lines = log.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if let Ok(mut all) = lines.0.lock() {
+                        all.push(line);
+                    }
+                }
+            });
+        }
+        (Self { child }, log)
     }
 
     fn kill_9(&mut self) {
@@ -816,9 +854,11 @@ async fn sigkill_during_concurrent_checkouts_loses_no_order_and_no_dialogue() {
         assert!(started.elapsed() < WAIT, "no card reached the CRM");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // `kill_9` returns once the process is gone. Requests it had in flight
+    // may still land in the CRM afterwards; the restarted host's in-doubt
+    // lookup finds them either way, so there is nothing to wait for.
     host.kill_9();
     let killed_with = crm.cards().len();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let _host = Host::start(&config);
 
     // Every customer finishes their checkout: nobody's dialogue was lost.
@@ -870,7 +910,7 @@ async fn sigterm_finishes_work_in_flight_and_exits_promptly() {
         .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = host_config(&telegram, &crm, dir.path());
-    let mut host = Host::start(&config);
+    let (mut host, log) = Host::start_logged(&config);
     let user = telegram.user(12_000, "Олег");
     user.send_command("/start").await;
     wait_text(&user, &["Вітаємо"]).await;
@@ -897,13 +937,19 @@ async fn sigterm_finishes_work_in_flight_and_exits_promptly() {
         if let Some(exit) = host.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
             break exit;
         }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(25),
-            "still running 25 s after SIGTERM"
-        );
+        assert!(stopping.elapsed() < WAIT, "still running after SIGTERM");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "{exit:?}");
+    // Promptly: it finished what was in flight instead of running into its
+    // own shutdown limit (which it says when it does).
+    let said = log.lines();
+    assert!(
+        !said
+            .iter()
+            .any(|l| l.contains("stopped before everything in flight finished")),
+        "{said:?}"
+    );
     // The update in flight was finished, not cut off: the customer got
     // their number, and the order is delivered in the store.
     let (_, told) = checkout.await.unwrap_or_else(|e| panic!("{e}"));

@@ -465,10 +465,10 @@ async fn postgres() -> String {
     base
 }
 
-#[tokio::test]
-async fn postgres_does_the_same_in_its_own_schema() {
+/// A PostgreSQL schema of its own, for one test; `drop_schema` removes it.
+async fn pg_schema(tag: &str) -> (String, String) {
     let base = postgres().await;
-    let schema = format!("sb_test_{}_{}", std::process::id(), now_ms());
+    let schema = format!("sb_test_{tag}_{}_{}", std::process::id(), now_ms());
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -476,13 +476,105 @@ async fn postgres_does_the_same_in_its_own_schema() {
         .execute(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("{base}?options=-c%20search_path%3D{schema}");
-    let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(store.backend(), Backend::Postgres);
-    exercise(&store).await;
-    store.close().await;
+    (
+        format!("{base}?options=-c%20search_path%3D{schema}"),
+        schema,
+    )
+}
+
+async fn drop_schema(schema: &str) {
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&postgres().await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
         .execute(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn postgres_does_the_same_in_its_own_schema() {
+    let (url, schema) = pg_schema("all").await;
+    let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.backend(), Backend::Postgres);
+    exercise(&store).await;
+    store.close().await;
+    drop_schema(&schema).await;
+}
+
+/// A question lead with idempotency key `key`.
+fn question(key: &str) -> NewLead {
+    NewLead {
+        lead: Lead {
+            idempotency_key: key.into(),
+            kind: LeadKind::Question,
+            comment: Some("?".into()),
+            ..order(key, 1).lead
+        },
+        ..order(key, 1)
+    }
+}
+
+/// Two hosts on one empty store: a host starting up releases its own
+/// claims from before its restart, never the other host's.
+async fn two_hosts(url: &str) {
+    let open = |host: &'static str| async move {
+        Store::open(url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_host_id(host)
+    };
+    let (a, b) = (open("host-a").await, open("host-b").await);
+    for key in ["k1", "k2"] {
+        a.record_lead(&question(key), None, false)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let now = now_ms();
+    let far = now + 3_600_000;
+    let by_a = a
+        .claim_due(now, 1, far)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let by_b = b
+        .claim_due(now, 1, far)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((by_a.len(), by_b.len()), (1, 1));
+    assert_ne!(by_a[0].id, by_b[0].id, "one lead, one claim");
+
+    // Host B restarts: only its own claim is released.
+    assert_eq!(b.release_claims(now).await.ok(), Some(1));
+    let again = b
+        .claim_due(now, 10, far)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<i64> = again.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![by_b[0].id], "A's lead stays claimed by A");
+
+    // Host A restarts: its claim goes too.
+    assert_eq!(a.release_claims(now).await.ok(), Some(1));
+    let again = a
+        .claim_due(now, 10, far)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        again.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![by_a[0].id]
+    );
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_hosts_release_only_their_own_claims() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    two_hosts(&format!("sqlite://{}", dir.path().join("s.db").display())).await;
+}
+
+#[tokio::test]
+async fn postgres_hosts_release_only_their_own_claims() {
+    let (url, schema) = pg_schema("claims").await;
+    two_hosts(&url).await;
+    drop_schema(&schema).await;
 }
