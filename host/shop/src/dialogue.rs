@@ -19,8 +19,8 @@ use teloxide::payloads::{
 };
 use teloxide::prelude::Requester;
 use teloxide::types::{
-    CallbackQuery, ChatId, InputFile, Message, MessageId, ParseMode, ReplyMarkup, Update,
-    UpdateKind, User,
+    CallbackQuery, CallbackQueryId, ChatId, InputFile, Message, MessageId, ParseMode, ReplyMarkup,
+    Update, UpdateKind, User,
 };
 
 use crate::callback::{Action, Codec, MenuItem};
@@ -198,6 +198,7 @@ impl Dialogue {
         // One read for the customer, the chat's step and its cart; a write
         // only when Telegram's data changed.
         let now = self.store.chat(telegram.user_id, chat_id.0).await?;
+        let already_changed = now.lines_changed_by(&trigger);
         let customer = match now.customer {
             Some(known) if known.telegram == telegram => known,
             _ => self.store.upsert_customer(&telegram).await?,
@@ -215,6 +216,7 @@ impl Dialogue {
             chat: Chat {
                 customer,
                 state,
+                already_changed,
                 cart: now.cart,
                 plugin_id: self.registry.active().ok().map(|p| p.id().to_string()),
             },
@@ -240,7 +242,7 @@ impl Dialogue {
         let view = self.view(t.locale);
         if t.replayed {
             let out = self.resume(&t, &view).await?;
-            return self.carry_out(&t, &view, out).await.map(|_| ());
+            return self.carry_out(&t, &view, out, &mut None).await;
         }
         let cancel = self.texts.get(t.locale, "btn-cancel", &[]);
         let input = if let Some(contact) = message.contact() {
@@ -279,7 +281,7 @@ impl Dialogue {
         };
         let step = route(&t.chat.state, input, &self.country);
         let out = notice.and(self.on_step(&t, &view, step).await?);
-        self.carry_out(&t, &view, out).await.map(|_| ())
+        self.carry_out(&t, &view, out, &mut None).await
     }
 
     async fn on_callback(&self, query: CallbackQuery, update_id: i64) -> Result<(), HandleError> {
@@ -309,7 +311,11 @@ impl Dialogue {
             }
         };
         let view = self.view(t.locale);
+        // Answered where the outcome's toast is met, or at the end without
+        // text; a press seen again is answered at once, as its step ran.
+        let mut pending = Some(query.id.clone());
         let decided = if t.replayed {
+            self.answer(&mut pending, None).await;
             self.resume(&t, &view).await
         } else {
             match query.data.as_deref().map(|data| self.codec.decode(data)) {
@@ -321,15 +327,23 @@ impl Dialogue {
             }
         };
         let result = match decided {
-            Ok(out) => self.carry_out(&t, &view, out).await,
+            Ok(out) => self.carry_out(&t, &view, out, &mut pending).await,
             Err(e) => Err(e),
         };
-        let mut answer = self.bot.answer_callback_query(query.id.clone());
-        if let Ok(Some(text)) = &result {
-            answer = answer.text(text.clone());
+        self.answer(&mut pending, None).await;
+        result
+    }
+
+    /// Answers a button press (once: `pending` is emptied), with a toast.
+    async fn answer(&self, pending: &mut Option<CallbackQueryId>, text: Option<String>) {
+        let Some(id) = pending.take() else {
+            return;
+        };
+        let mut answer = self.bot.answer_callback_query(id);
+        if let Some(text) = text {
+            answer = answer.text(text);
         }
         self.log_answer_failure(answer.await);
-        result.map(|_| ())
     }
 
     /// An unanswered callback only leaves a spinner on the customer's
@@ -503,20 +517,20 @@ impl Dialogue {
 
     /// Commits an outcome's writes together, then carries out its effects
     /// in order; the effects that come back to a flow (a lead, a status)
-    /// have theirs carried out in their place. Returns the toast for a
-    /// button press, if any.
+    /// have theirs carried out in their place. A toast answers the button
+    /// press `pending` where it is met.
     async fn carry_out(
         &self,
         t: &Turn,
         view: &View<'_>,
         out: Outcome,
-    ) -> Result<Option<String>, HandleError> {
+        pending: &mut Option<CallbackQueryId>,
+    ) -> Result<(), HandleError> {
         let chat = t.chat_id;
         self.store
             .apply(chat.0, t.update_id, &t.trigger, &out.writes)
             .await?;
         let mut effects: VecDeque<Effect> = out.effects.into();
-        let mut toast = None;
         while let Some(effect) = effects.pop_front() {
             match effect {
                 Effect::Send(reply) => {
@@ -552,7 +566,7 @@ impl Dialogue {
                             .await?;
                     }
                 }
-                Effect::Toast(text) => toast = Some(text),
+                Effect::Toast(text) => self.answer(pending, Some(text)).await,
                 Effect::WakeOutbox => self.outbox.notify_one(),
                 Effect::Submit(submission) => {
                     let next = self.submit(t, view, submission).await?;
@@ -574,7 +588,7 @@ impl Dialogue {
                 }
             }
         }
-        Ok(toast)
+        Ok(())
     }
 
     /// Replaces an inline message's text and keyboard, or sends a new one
@@ -667,9 +681,11 @@ impl Dialogue {
                 lead = id,
                 "confirmation seen again; the lead is already recorded"
             );
+            // Nothing was cleared by this call: the cart is as it was read.
+            let cart_len = t.chat.cart.len();
             return Ok(match self.store.lead(id).await? {
-                Some(row) => lead::known(view, &row, s.cart_left),
-                None => Outcome::none().then(flow::menu(view, s.cart_left, "menu-title", &[])),
+                Some(row) => lead::known(view, &row, cart_len),
+                None => Outcome::none().then(flow::menu(view, cart_len, "menu-title", &[])),
             });
         }
         let Some(plugin) = plugin else {

@@ -79,6 +79,23 @@ pub struct ChatNow {
     pub dialogue: Option<StoredDialogue>,
     /// The chat's cart, in the order lines were added.
     pub cart: Vec<crate::CartItem>,
+    /// For each line of `cart`, the message or button press that last
+    /// changed it (see [`Store::cart_add`]).
+    pub changed_by: Vec<Option<String>>,
+}
+
+impl ChatNow {
+    /// The products whose cart line `trigger` already changed: the update
+    /// is seen again after a crash, its cart change is in, and showing the
+    /// cart must not apply it a second time.
+    pub fn lines_changed_by(&self, trigger: &str) -> Vec<String> {
+        self.cart
+            .iter()
+            .zip(&self.changed_by)
+            .filter(|(_, by)| by.as_deref() == Some(trigger))
+            .map(|(line, _)| line.product_id.clone())
+            .collect()
+    }
 }
 
 fn customer_row(r: &AnyRow) -> Result<Customer, StoreError> {
@@ -143,7 +160,8 @@ impl Store {
         // and the step repeat, which costs less than a second round trip.
         let rows = sqlx::query(&format!(
             "SELECT {CUSTOMER_COLUMNS}, d.state, d.update_id, ci.product_id, ci.name, ci.sku,
-                ci.price_minor, ci.price_scale, ci.currency, ci.image_url, ci.quantity, ci.plugin_id
+                ci.price_minor, ci.price_scale, ci.currency, ci.image_url, ci.quantity, ci.plugin_id,
+                ci.changed_by
              FROM (SELECT 1 AS here) AS one
              LEFT JOIN customers c ON c.user_id = $1
              LEFT JOIN dialogues d ON d.chat_id = $2
@@ -169,15 +187,18 @@ impl Store {
             None => None,
         };
         let mut cart = Vec::new();
+        let mut changed_by = Vec::new();
         for row in &rows {
             if row.try_get::<Option<String>, _>("product_id")?.is_some() {
                 cart.push(crate::carts::cart_item(row)?);
+                changed_by.push(row.try_get("changed_by")?);
             }
         }
         Ok(ChatNow {
             customer,
             dialogue,
             cart,
+            changed_by,
         })
     }
 

@@ -9,11 +9,15 @@
 //! the connection halves the round trips. A SQLite connection is a file
 //! handle, so there is no dropped connection to detect; a transaction cut
 //! off by cancellation is rolled back by sqlx before the connection's next
-//! statement. PostgreSQL (and an in-memory SQLite database, whose one
-//! connection everyone shares) use the pool.
+//! statement. Should sqlx give up on the connection anyway (its worker
+//! thread stops when such a rollback fails), the held connection is tested
+//! at most every [`CHECK_EVERY`] and replaced from the pool, so writes fail
+//! for seconds, not until a restart. PostgreSQL (and an in-memory SQLite
+//! database, whose one connection everyone shares) use the pool.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool};
@@ -21,11 +25,22 @@ use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::StoreError;
 
+/// How often a held connection is tested (one round trip) before use.
+pub(crate) const CHECK_EVERY: Duration = Duration::from_secs(5);
+
 /// One held connection, or the pool.
 #[derive(Debug, Clone)]
 pub(crate) struct Held {
     pool: AnyPool,
-    held: Option<Arc<Mutex<Option<PoolConnection<Any>>>>>,
+    held: Option<Arc<Mutex<Slot>>>,
+}
+
+/// The held connection and when it was last known to work.
+#[derive(Debug)]
+struct Slot {
+    conn: Option<PoolConnection<Any>>,
+    checked: Instant,
+    closed: bool,
 }
 
 /// A connection, for as long as it is borrowed.
@@ -45,27 +60,49 @@ impl Held {
         let conn = pool.acquire().await?;
         Ok(Self {
             pool,
-            held: Some(Arc::new(Mutex::new(Some(conn)))),
+            held: Some(Arc::new(Mutex::new(Slot {
+                conn: Some(conn),
+                checked: Instant::now(),
+                closed: false,
+            }))),
         })
     }
 
     /// The connection; waits while another task has it.
     pub(crate) async fn acquire(&self) -> Result<Borrowed<'_>, StoreError> {
-        match &self.held {
-            None => Ok(Borrowed::Pooled(self.pool.acquire().await?)),
-            Some(held) => {
-                MutexGuard::try_map(held.lock().await, Option::as_mut)
-                    .map(Borrowed::Held)
-                    // Closed: the connection was given back.
-                    .map_err(|_| sqlx::Error::PoolClosed.into())
-            }
+        let Some(held) = &self.held else {
+            return Ok(Borrowed::Pooled(self.pool.acquire().await?));
+        };
+        let mut slot = held.lock().await;
+        if slot.closed {
+            return Err(sqlx::Error::PoolClosed.into());
         }
+        if slot.checked.elapsed() >= CHECK_EVERY {
+            let alive = match slot.conn.as_mut() {
+                Some(conn) => sqlx::Connection::ping(&mut **conn).await.is_ok(),
+                None => false,
+            };
+            if !alive {
+                // Given back, the pool's own test closes a broken one.
+                drop(slot.conn.take());
+            }
+            slot.checked = Instant::now();
+        }
+        if slot.conn.is_none() {
+            slot.conn = Some(self.pool.acquire().await?);
+        }
+        MutexGuard::try_map(slot, |s| s.conn.as_mut())
+            .map(Borrowed::Held)
+            // Unreachable: the slot was just filled.
+            .map_err(|_| sqlx::Error::PoolClosed.into())
     }
 
     /// Gives the held connection back and closes the pool.
     pub(crate) async fn close(&self) {
         if let Some(held) = &self.held {
-            drop(held.lock().await.take());
+            let mut slot = held.lock().await;
+            slot.closed = true;
+            drop(slot.conn.take());
         }
         self.pool.close().await;
     }

@@ -245,7 +245,9 @@ impl Store {
         )
         .await;
         if sqlite {
-            // The connection goes back to the pool: restore the default.
+            // The writer is held for the store's life: restore the default
+            // for ordinary steps. (A call cut off in between leaves it at
+            // FULL, safer and slower, until the next lead restores it.)
             sqlx::query("PRAGMA synchronous = NORMAL")
                 .execute(&mut *conn)
                 .await?;

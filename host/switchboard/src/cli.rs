@@ -405,9 +405,7 @@ async fn outbox(config_path: &Path, command: OutboxCommand) -> anyhow::Result<Ex
     use switchboard_store::LeadState;
     let config = crate::config::Config::load(config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
-    let store = switchboard_store::Store::open(&config.storage_url)
-        .await
-        .context("opening the store")?;
+    let store = open_store(&config).await?;
     let mut code = ExitCode::SUCCESS;
     match command {
         OutboxCommand::List { state, limit, json } => {
@@ -510,9 +508,7 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let dialogue = match config.telegram.clone() {
         Some(telegram) => {
-            let store = switchboard_store::Store::open(&config.storage_url)
-                .await
-                .context("opening the store")?;
+            let store = open_store(&config).await?;
             load_standby_plugins(&app, &store).await;
             app.attach_store(store.clone());
             let parts = switchboard_shop::service::Parts {
@@ -585,6 +581,17 @@ async fn run(config_path: PathBuf) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The configured store, taking claims under the configured host id.
+async fn open_store(config: &crate::config::Config) -> anyhow::Result<switchboard_store::Store> {
+    let store = switchboard_store::Store::open(&config.storage_url)
+        .await
+        .context("opening the store")?;
+    Ok(match &config.storage_host_id {
+        Some(id) => store.with_host_id(id),
+        None => store,
+    })
 }
 
 /// The longest a SIGTERM waits for work in flight (a plugin call's deadline

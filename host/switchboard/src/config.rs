@@ -202,6 +202,9 @@ pub struct Config {
     pub telegram: Option<TelegramSettings>,
     /// The store URL (`sqlite://switchboard.db` unless configured).
     pub storage_url: String,
+    /// The name this host takes claims on leads under (`storage.host_id`;
+    /// the machine's name unless configured).
+    pub storage_host_id: Option<String>,
     /// The shop's links and dialogue settings.
     pub shop: ShopSettings,
     /// The delivery tariff (`[delivery]`), when configured.
@@ -409,9 +412,9 @@ impl Config {
         }
 
         let telegram = raw.telegram.map(bot::RawTelegram::resolve).transpose()?;
-        let storage_url = match raw.storage {
+        let (storage_url, storage_host_id) = match raw.storage {
             Some(storage) => storage.resolve()?,
-            None => "sqlite://switchboard.db".into(),
+            None => ("sqlite://switchboard.db".into(), None),
         };
         // A relative SQLite file lives next to the config, like every path.
         let storage_url = match storage_url.strip_prefix("sqlite://") {
@@ -437,6 +440,7 @@ impl Config {
             runtime,
             telegram,
             storage_url,
+            storage_host_id,
             shop,
             delivery,
             retry,
@@ -532,6 +536,26 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("plugins.keycrm.allowed_hosts[0]"), "{err}");
+    }
+
+    #[test]
+    fn a_host_id_is_taken_as_written_or_refused_with_its_key() {
+        let c = parse(MINIMAL).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.storage_host_id, None);
+        let text =
+            format!("{MINIMAL}\n[storage]\nurl = \"sqlite://s.db\"\nhost_id = \"replica-2.eu\"\n");
+        let c = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.storage_host_id.as_deref(), Some("replica-2.eu"));
+        assert_eq!(c.storage_url, "sqlite:///etc/sb/s.db");
+        for bad in ["", "two words", "слово", &"x".repeat(65)] {
+            let text =
+                format!("{MINIMAL}\n[storage]\nurl = \"sqlite://s.db\"\nhost_id = \"{bad}\"\n");
+            let err = parse(&text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("`storage.host_id`"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -141,9 +141,13 @@ pub fn order_now(
         Ok(line) => line,
         Err(out) => return out,
     };
-    let after = Chat {
-        cart: with_line(&chat.cart, &line),
-        ..chat.clone()
+    let after = match chat.already_changed.contains(&line.product_id) {
+        // Seen again after a crash: the unit is in the cart already.
+        true => chat.clone(),
+        false => Chat {
+            cart: with_line(&chat.cart, &line),
+            ..chat.clone()
+        },
     };
     Outcome::none()
         .write(Write::CartAdd(line))
@@ -167,6 +171,15 @@ pub fn change(
         // Gone already (another press, another device): the cart as it is.
         return show(view, chat, message);
     };
+    let write = Write::CartChange {
+        product_id: item.product_id.clone(),
+        delta,
+    };
+    if chat.already_changed.contains(&item.product_id) {
+        // Seen again after a crash: the change is in the cart already (the
+        // store will not make it twice), so the cart is shown as it is.
+        return Outcome::none().write(write).and(show(view, chat, message));
+    }
     let mut cart = chat.cart.clone();
     let next = i64::from(item.quantity).saturating_add(delta);
     match u32::try_from(next) {
@@ -182,10 +195,7 @@ pub fn change(
         ..chat.clone()
     };
     Outcome::none()
-        .write(Write::CartChange {
-            product_id: item.product_id.clone(),
-            delta,
-        })
+        .write(write)
         .and(show(view, &after, message))
 }
 
@@ -269,6 +279,41 @@ mod tests {
         // A line that is not there writes nothing.
         let none = change(&f.view(), &c, ProductKey::of("zzz"), 1, None);
         assert!(none.writes.is_empty());
+    }
+
+    #[test]
+    fn a_change_seen_again_after_a_crash_is_shown_once() {
+        let f = Fixture::new();
+        let mut c = chat(State::Menu);
+        // The press took the line from 2 to 1 before the crash.
+        c.cart = vec![line("a", 100, 1, "keycrm")];
+        c.already_changed = vec!["a".into()];
+        let out = change(&f.view(), &c, ProductKey::of("a"), -1, None);
+        let [Effect::Show { text, .. }] = out.effects.as_slice() else {
+            panic!("{:?}", out.effects)
+        };
+        assert!(text.contains("Товар a"), "the line is still there: {text}");
+        let s = Snapshot::new(
+            "keycrm",
+            vec![switchboard_crm::Product {
+                id: "a".into(),
+                name: "Товар a".into(),
+                variant_name: None,
+                sku: None,
+                price: line("a", 100, 1, "keycrm").price,
+                description: None,
+                image_url: None,
+                stock: None,
+            }],
+            0,
+        );
+        c.customer.phone = Some("+380501234567".into());
+        let again = order_now(&f.view(), &c, Some(&s), ProductKey::of("a"));
+        assert!(
+            again.texts().iter().any(|t| t.contains("1,00")),
+            "one unit, not two: {:?}",
+            again.texts()
+        );
     }
 
     #[test]

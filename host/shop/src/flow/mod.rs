@@ -109,6 +109,10 @@ pub struct Chat {
     /// The plugin whose catalog the cart may hold lines of (the active
     /// one); `None` when no plugin is active.
     pub plugin_id: Option<String>,
+    /// Products whose cart line this very update already changed: it is
+    /// seen again after a crash, and the store will not apply its change
+    /// twice, so neither may the view a step computes.
+    pub already_changed: Vec<String>,
 }
 
 impl Chat {
@@ -405,6 +409,7 @@ pub(crate) mod testing {
             state,
             cart: Vec::new(),
             plugin_id: Some("keycrm".into()),
+            already_changed: Vec::new(),
         }
     }
 

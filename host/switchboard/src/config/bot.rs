@@ -36,6 +36,7 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStorage {
     url: String,
+    host_id: Option<String>,
 }
 
 /// `[shop]` as written.
@@ -176,8 +177,12 @@ impl RawTelegram {
     }
 }
 
+/// The longest `storage.host_id`, in characters.
+const MAX_HOST_ID_CHARS: usize = 64;
+
 impl RawStorage {
-    pub(super) fn resolve(self) -> Result<String, ConfigError> {
+    /// The store's URL and the host id claims are taken under, if set.
+    pub(super) fn resolve(self) -> Result<(String, Option<String>), ConfigError> {
         let url = resolve_secret("storage.url", &self.url)?;
         let known = ["sqlite:", "postgres://", "postgresql://"];
         if !known.iter().any(|p| url.starts_with(p)) {
@@ -186,7 +191,26 @@ impl RawStorage {
                 "must start with sqlite: (e.g. sqlite://switchboard.db) or postgres://",
             ));
         }
-        Ok(url)
+        let host_id = match self.host_id {
+            None => None,
+            Some(id) => {
+                let ok = !id.is_empty()
+                    && id.chars().count() <= MAX_HOST_ID_CHARS
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+                if !ok {
+                    return Err(invalid(
+                        "storage.host_id",
+                        format!(
+                            "must be 1-{MAX_HOST_ID_CHARS} characters of A-Z a-z 0-9 - _ . (e.g. the replica's name)"
+                        ),
+                    ));
+                }
+                Some(id)
+            }
+        };
+        Ok((url, host_id))
     }
 }
 
@@ -298,8 +322,8 @@ mod tests {
         let raw: RawStorage =
             toml::from_str("url = \"sqlite://switchboard.db\"").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            raw.resolve().ok().as_deref(),
-            Some("sqlite://switchboard.db")
+            raw.resolve().ok(),
+            Some(("sqlite://switchboard.db".to_string(), None))
         );
     }
 }

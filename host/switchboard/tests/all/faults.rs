@@ -705,13 +705,20 @@ struct Host {
     child: std::process::Child,
 }
 
-/// What a host wrote to stderr so far, line by line.
-#[derive(Clone, Default)]
-struct HostLog(Arc<std::sync::Mutex<Vec<String>>>);
+/// What a host writes to stderr, collected by a thread of its own.
+struct HostLog {
+    lines: Arc<std::sync::Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
 
 impl HostLog {
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    /// Every line, once the host has exited (its stderr closed) and the
+    /// reader has stored the last of them.
+    fn after_exit(mut self) -> Vec<String> {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 
@@ -739,21 +746,21 @@ impl Host {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
-        let log = HostLog::default();
-        if let Some(stderr) = child.stderr.take() {
-            let lines = log.clone();
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = child.stderr.take().map(|stderr| {
+            let lines = Arc::clone(&lines);
             std::thread::spawn(move || {
                 for line in std::io::BufReader::new(stderr)
                     .lines()
                     .map_while(Result::ok)
                 {
-                    if let Ok(mut all) = lines.0.lock() {
+                    if let Ok(mut all) = lines.lock() {
                         all.push(line);
                     }
                 }
-            });
-        }
-        (Self { child }, log)
+            })
+        });
+        (Self { child }, HostLog { lines, reader })
     }
 
     fn kill_9(&mut self) {
@@ -943,7 +950,7 @@ async fn sigterm_finishes_work_in_flight_and_exits_promptly() {
     assert!(exit.success(), "{exit:?}");
     // Promptly: it finished what was in flight instead of running into its
     // own shutdown limit (which it says when it does).
-    let said = log.lines();
+    let said = log.after_exit();
     assert!(
         !said
             .iter()
