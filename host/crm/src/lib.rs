@@ -273,10 +273,52 @@ pub enum CrmError {
 }
 
 impl CrmError {
+    /// The longest pause a plugin's `rate-limited` can ask for, in seconds
+    /// (an hour). A plugin is untrusted: `rate-limited(u32::MAX)` would
+    /// otherwise pause it, and every order waiting for it, for 136 years.
+    pub const MAX_RETRY_AFTER_SECS: u32 = 3600;
+
+    /// The longest error text kept from a plugin, in bytes (before `…`).
+    pub const MAX_TEXT_BYTES: usize = 500;
+
     /// True when trying the same call later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::RateLimited(_) | Self::Unavailable(_))
     }
+
+    /// The error as the host keeps it, whatever a plugin sent: the pause
+    /// capped at [`Self::MAX_RETRY_AFTER_SECS`], the text cut to
+    /// [`Self::MAX_TEXT_BYTES`] and its control characters escaped, so it
+    /// cannot forge log lines (a newline, a terminal escape) or swell the
+    /// outbox's `last_error` and the admin API's answers.
+    pub fn bounded(self) -> Self {
+        match self {
+            Self::Unauthorized(m) => Self::Unauthorized(clean_text(&m)),
+            Self::RateLimited(s) => Self::RateLimited(s.min(Self::MAX_RETRY_AFTER_SECS)),
+            Self::Unavailable(m) => Self::Unavailable(clean_text(&m)),
+            Self::InvalidRequest(m) => Self::InvalidRequest(clean_text(&m)),
+            Self::NotFound(m) => Self::NotFound(clean_text(&m)),
+            Self::Unsupported(m) => Self::Unsupported(clean_text(&m)),
+        }
+    }
+}
+
+/// A plugin's text made safe to log, store and serve: control characters
+/// escaped (`\n`, `\u{1b}`), cut to [`CrmError::MAX_TEXT_BYTES`].
+pub fn clean_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len().min(CrmError::MAX_TEXT_BYTES + 8));
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+        // Enough to cut from: the rest would be thrown away.
+        if escaped.len() > CrmError::MAX_TEXT_BYTES + 8 {
+            break;
+        }
+    }
+    truncate(&escaped, CrmError::MAX_TEXT_BYTES).into_owned()
 }
 
 bitflags::bitflags! {
@@ -324,6 +366,32 @@ pub fn truncate(text: &str, max_bytes: usize) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plugins_error_is_bounded_before_the_host_keeps_it() {
+        assert_eq!(
+            CrmError::RateLimited(u32::MAX).bounded(),
+            CrmError::RateLimited(3600)
+        );
+        assert_eq!(CrmError::RateLimited(7).bounded(), CrmError::RateLimited(7));
+        let forged = "bad key\n2026-12-08T00:00:00Z INFO admin: all good\u{1b}[2J";
+        let CrmError::Unauthorized(text) = CrmError::Unauthorized(forged.into()).bounded() else {
+            panic!("kind changed")
+        };
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.contains("\\n2026"), "{text:?}");
+        let CrmError::Unavailable(long) = CrmError::Unavailable("є".repeat(10_000)).bounded()
+        else {
+            panic!("kind changed")
+        };
+        assert!(
+            long.len() <= CrmError::MAX_TEXT_BYTES + '…'.len_utf8(),
+            "{}",
+            long.len()
+        );
+        assert!(long.ends_with('…'));
+        assert_eq!(clean_text("Помилка 502"), "Помилка 502");
+    }
 
     #[test]
     fn money_renders_exactly() {

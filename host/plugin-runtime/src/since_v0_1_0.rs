@@ -229,6 +229,7 @@ impl From<wit::StatusEvent> for domain::StatusEvent {
     }
 }
 
+/// A plugin's error enters the host bounded: see [`domain::CrmError::bounded`].
 impl From<wit::CrmError> for domain::CrmError {
     fn from(e: wit::CrmError) -> Self {
         match e {
@@ -239,6 +240,7 @@ impl From<wit::CrmError> for domain::CrmError {
             wit::CrmError::NotFound(m) => Self::NotFound(m),
             wit::CrmError::Unsupported(m) => Self::Unsupported(m),
         }
+        .bounded()
     }
 }
 

@@ -74,7 +74,9 @@ impl Crm for Hostile {
 
     /// Misbehaves as `id` says: `loop`, `alloc` (1 GiB), `panic`,
     /// `forbidden-host`, `forged-host`, `huge-response`, `read-file`, `env`,
-    /// `socket`, `stdout`; any other id is an ordinary product whose name
+    /// `socket`, `stdout`, `forged-error` (a 100 KB error text with forged
+    /// log lines and terminal escapes), `retry-forever` (`rate-limited`
+    /// for 2^32−1 seconds); any other id is an ordinary product whose name
     /// carries the instance's call count (`Item <id> (call <n>)`), which is
     /// 1 when every call gets a fresh instance.
     fn get_product(id: String) -> Result<Product, CrmError> {
@@ -133,6 +135,11 @@ impl Crm for Hostile {
                     Err(e) => Err(CrmError::Unavailable(format!("connect {addr}: {e}"))),
                 }
             }
+            "forged-error" => {
+                let line = "no such product\n2026-12-08T00:00:00Z  INFO switchboard: admin token accepted\u{1b}[2J\r";
+                Err(CrmError::Unavailable(line.repeat(1_000)))
+            }
+            "retry-forever" => Err(CrmError::RateLimited(u32::MAX)),
             "stdout" => {
                 for i in 0..10_000 {
                     println!("hostile stdout line {i}");

@@ -209,6 +209,61 @@ async fn environment_arguments_and_cwd_are_empty() {
 }
 
 #[tokio::test]
+async fn a_plugins_error_text_and_pause_are_bounded() {
+    let rt = runtime();
+    // With the breaker the registry gives every plugin.
+    let plugin = load(&rt, &hostile_settings())
+        .await
+        .with_breaker(std::sync::Arc::new(
+            switchboard_plugin_runtime::breaker::Breaker::default(),
+        ));
+    let result = plugin.get_product("forged-error").await;
+    let Err(CallError::Crm {
+        error: CrmError::Unavailable(text),
+        ..
+    }) = &result
+    else {
+        panic!("{result:?}")
+    };
+    // What the log, `leads.last_error` and the admin API get: one line,
+    // no terminal escapes, a bounded length.
+    assert!(!text.chars().any(char::is_control), "{text:?}");
+    assert!(text.contains("\\n2026-12-08"), "{text:?}");
+    assert!(text.len() <= CrmError::MAX_TEXT_BYTES + '…'.len_utf8());
+    let shown = result
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        !shown.contains('\n') && !shown.contains('\u{1b}'),
+        "{shown:?}"
+    );
+
+    // 2^32−1 seconds asked; an hour at most taken: the next call finds the
+    // circuit paused for no longer.
+    let result = plugin.get_product("retry-forever").await;
+    assert!(
+        matches!(
+            &result,
+            Err(CallError::Crm {
+                error: CrmError::RateLimited(CrmError::MAX_RETRY_AFTER_SECS),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    let next = plugin.get_product("1").await;
+    let Err(CallError::CircuitOpen { retry_in_ms, .. }) = next else {
+        panic!("{next:?}")
+    };
+    assert!(
+        (3_500_000..=3_600_000).contains(&retry_in_ms),
+        "{retry_in_ms} ms"
+    );
+}
+
+#[tokio::test]
 async fn raw_sockets_are_refused() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
