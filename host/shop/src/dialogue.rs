@@ -568,25 +568,34 @@ impl Dialogue {
                 }
                 Effect::Toast(text) => self.answer(pending, Some(text)).await,
                 Effect::WakeOutbox => self.outbox.notify_one(),
+                // The two effects that do I/O come back to a flow, whose
+                // outcome is carried out in their place.
                 Effect::Submit(submission) => {
                     let next = self.submit(t, view, submission).await?;
-                    self.store
-                        .apply(chat.0, t.update_id, &t.trigger, &next.writes)
-                        .await?;
-                    for e in next.effects.into_iter().rev() {
-                        effects.push_front(e);
-                    }
+                    self.follow(t, next, &mut effects).await?;
                 }
                 Effect::LeadStatus(row) => {
                     let next = self.lead_status(t, view, *row).await?;
-                    self.store
-                        .apply(chat.0, t.update_id, &t.trigger, &next.writes)
-                        .await?;
-                    for e in next.effects.into_iter().rev() {
-                        effects.push_front(e);
-                    }
+                    self.follow(t, next, &mut effects).await?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Commits a follow-up outcome's writes and puts its effects first in
+    /// line.
+    async fn follow(
+        &self,
+        t: &Turn,
+        next: Outcome,
+        effects: &mut VecDeque<Effect>,
+    ) -> Result<(), HandleError> {
+        self.store
+            .apply(t.chat_id.0, t.update_id, &t.trigger, &next.writes)
+            .await?;
+        for e in next.effects.into_iter().rev() {
+            effects.push_front(e);
         }
         Ok(())
     }

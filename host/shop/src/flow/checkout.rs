@@ -21,7 +21,7 @@ pub fn ask_phone(view: &View<'_>) -> Outcome {
 pub fn start(view: &View<'_>, chat: &Chat) -> Outcome {
     let (items, dropped) = cart::orderable(view, chat);
     if items.is_empty() {
-        return dropped.then(cart_view(view, &[]));
+        return dropped.then(cart::render(view, &[], None));
     }
     let after = Chat {
         cart: items,
@@ -31,11 +31,6 @@ pub fn start(view: &View<'_>, chat: &Chat) -> Outcome {
         Some(phone) => dropped.and(confirm(view, &after, phone)),
         None => dropped.state(&State::AskPhone).and(ask_phone(view)),
     }
-}
-
-/// The cart view as a new message (the caller made the drop check).
-fn cart_view(view: &View<'_>, items: &[CartItem]) -> Effect {
-    cart::render(view, items, None)
 }
 
 /// The customer gave `phone` (E.164): keep it on the customer, and show
@@ -54,7 +49,9 @@ pub fn confirm(view: &View<'_>, chat: &Chat, phone: &str) -> Outcome {
     let (items, dropped) = cart::orderable(view, chat);
     let out = out.and(dropped);
     let Some(total) = total(&items) else {
-        return out.state(&State::Menu).then(cart_view(view, &items));
+        return out
+            .state(&State::Menu)
+            .then(cart::render(view, &items, None));
     };
     let items_html = cart::lines_html(view, &items);
     let total = view.money(&total);
@@ -93,7 +90,9 @@ pub fn place(view: &View<'_>, chat: &Chat) -> Outcome {
     // The summary the customer confirmed listed lines that are gone: they
     // see the cart as it is now instead of an order they did not confirm.
     if items.is_empty() || dropped != Outcome::none() {
-        return dropped.state(&State::Menu).then(cart_view(view, &items));
+        return dropped
+            .state(&State::Menu)
+            .then(cart::render(view, &items, None));
     }
     let lines = items
         .iter()

@@ -230,7 +230,8 @@ impl Outcome {
         self
     }
 
-    /// The state this outcome moves the chat to, if it does.
+    /// The state this outcome moves the chat to, if it does (for tests).
+    #[cfg(test)]
     pub fn next_state(&self) -> Option<State> {
         self.writes.iter().rev().find_map(|w| match w {
             Write::State(json) => Some(State::from_json(json)),
@@ -238,8 +239,8 @@ impl Outcome {
         })
     }
 
-    /// The texts this outcome sends, shows or toasts, in order (for tests
-    /// and logs).
+    /// The texts this outcome sends, shows or toasts, in order (for tests).
+    #[cfg(test)]
     pub fn texts(&self) -> Vec<&str> {
         self.effects
             .iter()
